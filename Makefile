@@ -1,0 +1,45 @@
+# Shopkeep: `make run` serves the assistant on the demo store; `make test` runs every test.
+# Both create or refresh .venv from pyproject.toml on their own.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+EXTRAS ?= dev,postgres,redis,oracle,openai
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma := ,
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export OTEL_SDK_DISABLED := true
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -U pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[$(EXTRAS)]'
+	touch $@
+
+venv: $(STAMP)
+
+run: venv
+	$(VENV)/bin/shopkeep serve
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check shopkeep tests bench
+	$(VENV)/bin/ruff format --check shopkeep tests bench
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff check --fix shopkeep tests bench
+	$(VENV)/bin/ruff format shopkeep tests bench
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,20 @@
+"""The ``shopkeep`` command: one Typer app; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from shopkeep.cli.serve import serve_command
+from shopkeep.cli.store_cmds import seed_command, store_app
+from shopkeep.cli.tools_cmds import tools_app
+
+app = typer.Typer(
+    help="Shopkeep: a conversational commerce assistant.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+app.command("seed")(seed_command)
+app.command("serve")(serve_command)
+app.add_typer(store_app, name="store")
+app.add_typer(tools_app, name="tools")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,26 @@
+"""``shopkeep serve``: the HTTP service (the demo store is loaded on first start of the embedded default)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from shopkeep.cli._common import StoreOption, console, open_cli_store
+from shopkeep.settings import get_settings
+
+
+def serve_command(
+    store: StoreOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default SHOPKEEP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SHOPKEEP_PORT).")] = None,
+) -> None:
+    """Serve Shopkeep over HTTP."""
+    from shopkeep.api.app import create_app
+
+    settings = get_settings()
+    commerce = open_cli_store(store, seed_if_empty=store is None)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"Shopkeep on http://{bind_host}:{bind_port} (store {commerce.url})")
+    uvicorn.run(create_app(settings, commerce), host=bind_host, port=bind_port, log_level="warning")

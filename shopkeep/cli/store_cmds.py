@@ -1,0 +1,50 @@
+"""``shopkeep seed`` and ``shopkeep store export``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
+from shopkeep.settings import get_settings
+from shopkeep.store.seed import demo_db_path, export, read_tau2_db, seed
+
+store_app = typer.Typer(help="Inspect and move store data.", no_args_is_help=True)
+
+
+def seed_command(
+    store: StoreOption = None,
+    source: Annotated[Path | None, typer.Option(help="A τ² retail db.json (default: the demo store).")] = None,
+    reset: Annotated[bool, typer.Option(help="Delete the catalog, customers and orders first.")] = False,
+) -> None:
+    """Load the demo store (τ²-bench retail data) into the store; records already there are kept."""
+    path = source or demo_db_path(get_settings().data_dir)
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    started = time.perf_counter()
+    target = open_cli_store(store)
+    added = seed(target, read_tau2_db(path), reset=reset)
+    console.print(
+        f"seeded {target.url}: +{added['products']} products, +{added['customers']} customers, "
+        f"+{added['orders']} orders in {time.perf_counter() - started:.2f}s"
+    )
+    target.close()
+
+
+@store_app.command("export")
+def export_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the JSON.")],
+    format: Annotated[str, typer.Option("--format", help="Layout of the file: tau2.")] = "tau2",
+    store: StoreOption = None,
+) -> None:
+    """Write the whole store to PATH in τ²'s db.json layout (products, users, orders)."""
+    if format != "tau2":
+        fail(f"unknown format {format!r}: the supported format is 'tau2'")
+    source = open_cli_store(store)
+    path.write_text(json.dumps(export(source), indent=2) + "\n", encoding="utf-8")
+    console.print(f"exported {source.url} to {path}")
+    source.close()

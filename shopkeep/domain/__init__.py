@@ -1,0 +1,51 @@
+"""Frozen domain models and exact money. Pure data: no I/O, no framework imports."""
+
+from shopkeep.domain.carts import Cart, CartLine
+from shopkeep.domain.catalog import Product, Variant
+from shopkeep.domain.customers import (
+    Address,
+    CreditCard,
+    Customer,
+    GiftCard,
+    PayPal,
+    PaymentMethod,
+    PersonName,
+    describe_payment_method,
+)
+from shopkeep.domain.money import Amount, to_amount, to_minor_units
+from shopkeep.domain.orders import (
+    CANCEL_REASONS,
+    Fulfillment,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentTransaction,
+)
+from shopkeep.domain.support import ConversationEvent, EscalationTicket, TicketStatus
+
+__all__ = [
+    "CANCEL_REASONS",
+    "Address",
+    "Amount",
+    "Cart",
+    "CartLine",
+    "ConversationEvent",
+    "CreditCard",
+    "Customer",
+    "EscalationTicket",
+    "Fulfillment",
+    "GiftCard",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "PayPal",
+    "PaymentMethod",
+    "PaymentTransaction",
+    "PersonName",
+    "Product",
+    "TicketStatus",
+    "Variant",
+    "describe_payment_method",
+    "to_amount",
+    "to_minor_units",
+]

@@ -1,0 +1,69 @@
+"""Customers: names, default address, saved payment methods (never a card number) and their order ids."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from shopkeep.domain._base import Frozen
+from shopkeep.domain.money import Amount
+
+
+class Address(Frozen):
+    """A postal address; every field is a string, possibly empty."""
+
+    address1: str
+    address2: str
+    city: str
+    country: str
+    state: str
+    zip: str
+
+
+class PersonName(Frozen):
+    first_name: str
+    last_name: str
+
+
+class CreditCard(Frozen):
+    """A saved card: the brand and last four digits, and (for new cards) the gateway token, never the number."""
+
+    source: Literal["credit_card"] = "credit_card"
+    id: str
+    brand: str
+    last_four: str
+
+
+class PayPal(Frozen):
+    source: Literal["paypal"] = "paypal"
+    id: str
+
+
+class GiftCard(Frozen):
+    source: Literal["gift_card"] = "gift_card"
+    id: str
+    balance: Amount
+
+
+PaymentMethod = Annotated[CreditCard | PayPal | GiftCard, Field(discriminator="source")]
+
+
+def describe_payment_method(method: CreditCard | PayPal | GiftCard) -> str:
+    """How a method is shown to a customer: brand + last four, PayPal, or the gift card and its balance."""
+    if isinstance(method, CreditCard):
+        return f"{method.brand.title()} ending in {method.last_four}"
+    if isinstance(method, GiftCard):
+        return f"gift card {method.id} (balance ${method.balance})"
+    return f"PayPal ({method.id})"
+
+
+class Customer(Frozen):
+    """A registered customer (τ²'s "user")."""
+
+    user_id: str
+    name: PersonName
+    address: Address
+    email: str
+    payment_methods: dict[str, PaymentMethod] = Field(default_factory=dict)
+    orders: list[str] = Field(default_factory=list)

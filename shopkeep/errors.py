@@ -1,0 +1,108 @@
+"""The typed error tree. Every error Shopkeep raises on purpose is one of these::
+
+    ShopkeepError
+    ├── DomainError                 a business rule said no; ``message`` is safe to show the customer
+    │   ├── NotFoundError           unknown order, user, product, item, payment method (``kind``, ``key``)
+    │   │   └── NotOwnedError       belongs to another customer: told apart in logs, never to the customer
+    │   ├── AuthenticationRequiredError  a customer tool ran before the customer was identified
+    │   ├── InvalidStateError       the record's status forbids the action (``status``)
+    │   ├── RuleViolationError      arguments break a rule: wrong reason, count mismatch, same item, ...
+    │   └── InsufficientFundsError  a gift card cannot cover the amount
+    ├── ToolCallError               the call itself is malformed
+    │   ├── UnknownToolError        no tool of that name (``available`` lists the tools)
+    │   └── ToolArgumentsError      missing, unexpected or mistyped arguments (``field``)
+    └── StoreError                  the database failed; nothing was written
+        ├── StoreUnavailableError   down, unreachable or locked: retryable
+        └── StoreIntegrityError     the database refused the write (constraint): terminal
+
+``RetryableError`` marks the errors worth retrying; retryable vs terminal is a type, never a string.
+The API maps these to status codes in one place; tool errors become structured tool messages.
+"""
+
+from __future__ import annotations
+
+
+class ShopkeepError(Exception):
+    """Base of every error Shopkeep raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RetryableError(ShopkeepError):
+    """Marker: the same call may succeed later."""
+
+
+class DomainError(ShopkeepError):
+    """A business rule refused the action. ``message`` is customer-safe and τ²-compatible."""
+
+
+class NotFoundError(DomainError):
+    """An id that names nothing (or nothing the caller may see)."""
+
+    def __init__(self, kind: str, key: str, message: str | None = None) -> None:
+        super().__init__(message or f"{kind} not found")
+        self.kind = kind
+        self.key = key
+
+
+class NotOwnedError(NotFoundError):
+    """The record exists but belongs to another customer; shown to the customer exactly like a missing one."""
+
+
+class AuthenticationRequiredError(DomainError):
+    """The conversation has not identified its customer yet."""
+
+    def __init__(self) -> None:
+        super().__init__("Authentication required: identify the customer by email, or by name and zip code, first")
+
+
+class InvalidStateError(DomainError):
+    """The record's current status does not allow the action."""
+
+    def __init__(self, message: str, *, key: str = "", status: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.status = status
+
+
+class RuleViolationError(DomainError):
+    """The arguments break a business rule."""
+
+
+class InsufficientFundsError(DomainError):
+    """A gift card balance cannot cover an amount."""
+
+
+class ToolCallError(ShopkeepError):
+    """The tool call itself is malformed."""
+
+
+class UnknownToolError(ToolCallError):
+    """No tool has that name."""
+
+    def __init__(self, name: str, available: list[str]) -> None:
+        super().__init__(f"Tool '{name}' not found.")
+        self.name = name
+        self.available = available
+
+
+class ToolArgumentsError(ToolCallError):
+    """Arguments are missing, unexpected or of the wrong type."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StoreError(ShopkeepError):
+    """The database failed; the transaction was rolled back."""
+
+
+class StoreUnavailableError(StoreError, RetryableError):
+    """The database is down, unreachable or locked."""
+
+
+class StoreIntegrityError(StoreError):
+    """The database refused the write."""

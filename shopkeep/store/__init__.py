@@ -1,0 +1,35 @@
+"""Persistence of the catalog, customers, carts, orders, escalations and events (``CommerceStore``)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+
+from shopkeep.store import migrate
+from shopkeep.store.base import CommerceStore, StoreSession
+from shopkeep.store.sql import SqlCommerceStore
+
+
+def open_store(url: str, *, upgrade: bool = True) -> SqlCommerceStore:
+    """Open the store at a SQLAlchemy URL (sqlite, postgresql, oracle), migrating its schema to head."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        from shopkeep.store.sqlite import create_sqlite_engine
+
+        engine = create_sqlite_engine(url)
+    elif backend == "postgresql":
+        from shopkeep.store.postgres import create_postgres_engine
+
+        engine = create_postgres_engine(url)
+    elif backend == "oracle":
+        from shopkeep.store.oracle import create_oracle_engine
+
+        engine = create_oracle_engine(url)
+    else:
+        raise ValueError(f"unsupported store URL {url!r}: use sqlite:///, postgresql+psycopg:// or oracle+oracledb://")
+    store = SqlCommerceStore(engine, row_locks=backend != "sqlite")
+    if upgrade:
+        migrate.upgrade(engine)
+    return store
+
+
+__all__ = ["CommerceStore", "SqlCommerceStore", "StoreSession", "open_store"]

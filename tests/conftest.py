@@ -1,0 +1,113 @@
+"""Shared fixtures: the demo data, fresh stores on every backend, and the test services.
+
+Backends whose server is absent are skipped locally; with ``SHOPKEEP_REQUIRE_SERVICES=1`` (CI) they fail instead.
+Service URLs come from ``SHOPKEEP_TEST_POSTGRES_URL``, ``SHOPKEEP_TEST_REDIS_URL`` and ``SHOPKEEP_TEST_ORACLE_DSN``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shopkeep.settings import PROJECT_ROOT
+from shopkeep.store import SqlCommerceStore, open_store
+from shopkeep.store.seed import StoreData, demo_db_path, read_tau2_db, seed
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+
+DATA_DIR = PROJECT_ROOT / "data"
+TAU2_DIR = DATA_DIR / "tau2_retail"
+POSTGRES_URL = os.environ.get("SHOPKEEP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ORACLE_DSN = os.environ.get("SHOPKEEP_TEST_ORACLE_DSN", "")
+REQUIRE_SERVICES = os.environ.get("SHOPKEEP_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    """Skip locally; fail in CI, where every service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def demo_data() -> StoreData:
+    return read_tau2_db(demo_db_path(DATA_DIR))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, demo_data: StoreData) -> Path:
+    """A seeded SQLite file, copied for every test that needs a fresh store."""
+    path = tmp_path_factory.mktemp("template") / "demo.db"
+    store = open_store(f"sqlite:///{path}")
+    seed(store, demo_data)
+    store.close()
+    return path
+
+
+def fresh_sqlite_store(template: Path, directory: Path) -> SqlCommerceStore:
+    path = directory / f"store-{uuid.uuid4().hex[:8]}.db"
+    shutil.copy(template, path)
+    return open_store(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throw-away database on the test PostgreSQL server, dropped at the end of the session."""
+    admin_url = make_url(POSTGRES_URL)
+    name = f"shopkeep_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no server"
+        service_missing(f"PostgreSQL at {admin_url.render_as_string()} is not reachable: {exc}")
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_seeded(postgres_database: str, demo_data: StoreData) -> str:
+    store = open_store(postgres_database)
+    seed(store, demo_data, reset=True)
+    store.close()
+    return postgres_database
+
+
+@pytest.fixture(scope="session")
+def oracle_url() -> str:
+    if not ORACLE_DSN:
+        pytest.skip("SHOPKEEP_TEST_ORACLE_DSN is not set (Oracle Database 23ai cannot run on this machine)")
+    return ORACLE_DSN
+
+
+BACKENDS = ["sqlite", "postgres", "oracle"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, demo_data: StoreData) -> Iterator[SqlCommerceStore]:
+    """A fresh demo store on each backend (the contract suite runs on all of them)."""
+    if request.param == "sqlite":
+        opened = fresh_sqlite_store(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        url = request.getfixturevalue("postgres_database" if request.param == "postgres" else "oracle_url")
+        opened = open_store(url)
+        seed(opened, demo_data, reset=True)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_template: Path, tmp_path: Path) -> Iterator[SqlCommerceStore]:
+    opened = fresh_sqlite_store(sqlite_template, tmp_path)
+    yield opened
+    opened.close()
