@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -18,23 +18,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def default_store_url(var_dir: Path) -> str:
     """The embedded default: one SQLite file under ``var/``."""
     return f"sqlite:///{var_dir / 'shopkeep.db'}"
-
-
-class LLMSettings(BaseModel):
-    """Which brain answers (``local`` needs no network)."""
-
-    provider: Literal["local", "openai", "oci"] = "local"
-    model: str = ""
-    base_url: str = ""
-    api_key: SecretStr | None = None
-    timeout_seconds: float = 30.0
-
-
-class RetrievalSettings(BaseModel):
-    """Embeddings and vector search."""
-
-    embedder: Literal["local", "oci", "openai"] = "local"
-    embedding_model: str = "all-MiniLM-L6-v2"
 
 
 class Settings(BaseSettings):
@@ -47,13 +30,10 @@ class Settings(BaseSettings):
     store_url: str = Field(default="", description="SQLAlchemy URL of the commerce store; default var/shopkeep.db")
     data_dir: Path = PROJECT_ROOT / "data"
     var_dir: Path = PROJECT_ROOT / "var"
-    currency: str = "USD"
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    require_services: bool = False
-    llm: LLMSettings = LLMSettings()
-    retrieval: RetrievalSettings = RetrievalSettings()
+    log_format: Literal["console", "json"] = "console"
 
     def resolved_store_url(self) -> str:
         """The store URL, defaulting to the SQLite file under ``var_dir``."""

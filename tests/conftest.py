@@ -67,7 +67,7 @@ def postgres_database() -> Iterator[str]:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no server"
+    except Exception as exc:
         service_missing(f"PostgreSQL at {admin_url.render_as_string()} is not reachable: {exc}")
     yield admin_url.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:

@@ -42,11 +42,12 @@ die() { printf 'pgvector: error: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # Run a server-side binary as the OS user (from /, since root's cwd may be unreadable to it).
+# fd 9 (the flock) is closed for it: a postmaster inheriting it would hold the lock forever.
 as_pg() {
     if is_root; then
-        (cd / && runuser -u "$OS_USER" -- "$@")
+        (cd / && runuser -u "$OS_USER" -- "$@") 9>&-
     else
-        (cd / && "$@")
+        (cd / && "$@") 9>&-
     fi
 }
 
@@ -111,8 +112,15 @@ ensure_os_user() {
     useradd --system --no-create-home --home-dir "$DATA_DIR" --shell /usr/sbin/nologin "$OS_USER"
 }
 
+pid_file_pid() { head -n1 "$DATA_DIR/postmaster.pid" 2>/dev/null || true; }
+
+# A killed postmaster stays a zombie until PID 1 reaps it; pg_ctl would still call it running.
+is_zombie() { [ -n "$1" ] && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]; }
+
 running() {
-    [ -f "$DATA_DIR/PG_VERSION" ] && as_pg "$BIN/pg_ctl" -D "$DATA_DIR" status >/dev/null 2>&1
+    [ -f "$DATA_DIR/PG_VERSION" ] || return 1
+    is_zombie "$(pid_file_pid)" && return 1
+    as_pg "$BIN/pg_ctl" -D "$DATA_DIR" status >/dev/null 2>&1
 }
 
 accepting() { "$BIN/pg_isready" -q -h "$HOST" -p "$PORT" -d postgres -U postgres -t 2 >/dev/null 2>&1; }
@@ -181,7 +189,7 @@ url() { printf 'postgresql+psycopg://postgres@%s:%s/%s\n' "$HOST" "$PORT" "$DB";
 with_lock() {
     local lock="${TMPDIR:-/tmp}/shopkeep-pgvector-$PORT.lock"
     exec 9>"$lock"
-    flock -w 300 9 || die "timed out waiting for $lock"
+    flock -w 120 9 || die "timed out waiting for $lock (held by: $(fuser "$lock" 2>&1 || echo unknown))"
 }
 
 cmd_start() {
@@ -199,6 +207,13 @@ cmd_start() {
         if accepting; then
             die "something else already accepts connections on $HOST:$PORT: stop it or set PGVECTOR_PORT"
         fi
+        local i zpid
+        zpid="$(pid_file_pid)"
+        for ((i = 0; i < 40; i++)); do
+            is_zombie "$zpid" || break
+            sleep 0.25
+        done
+        is_zombie "$zpid" && die "postmaster $zpid of $DATA_DIR is a zombie nobody reaps"
         log "starting on $HOST:$PORT (socket dir $SOCKET_DIR, log $LOG_FILE)"
         if ! as_pg "$BIN/pg_ctl" -D "$DATA_DIR" -l "$LOG_FILE" -w -t 60 \
             -o "-p $PORT -k $SOCKET_DIR -c listen_addresses=$HOST" start >/dev/null; then
@@ -231,7 +246,7 @@ cmd_status() {
     resolve_bin
     if running; then
         local pid
-        pid="$(head -n1 "$DATA_DIR/postmaster.pid" 2>/dev/null || echo '?')"
+        pid="$(pid_file_pid)"
         echo "running: $HOST:$PORT pid $pid data $DATA_DIR binaries $BIN"
         return 0
     fi

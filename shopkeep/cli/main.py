@@ -7,10 +7,22 @@ import typer
 from shopkeep.cli.serve import serve_command
 from shopkeep.cli.store_cmds import seed_command, store_app
 from shopkeep.cli.tools_cmds import tools_app
+from shopkeep.observability import configure_logging
+from shopkeep.settings import get_settings
 
 app = typer.Typer(
-    help="Shopkeep: a conversational commerce assistant.", no_args_is_help=True, pretty_exceptions_enable=False
+    help="Shopkeep: a conversational commerce assistant.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _configure() -> None:
+    """Shopkeep: a conversational commerce assistant."""
+    configure_logging(get_settings())
+
+
 app.command("seed")(seed_command)
 app.command("serve")(serve_command)
 app.add_typer(store_app, name="store")

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopkeep.cli._common import StoreOption, console, fail, open_cli_store, print_json
+from shopkeep.cli._common import StoreOption, fail, open_cli_store, print_json
 from shopkeep.errors import UnknownToolError
 from shopkeep.settings import get_settings
 from shopkeep.store import open_store

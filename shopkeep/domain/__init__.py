@@ -7,8 +7,8 @@ from shopkeep.domain.customers import (
     CreditCard,
     Customer,
     GiftCard,
-    PayPal,
     PaymentMethod,
+    PayPal,
     PersonName,
     describe_payment_method,
 )

@@ -73,7 +73,14 @@ def seed(store: SqlCommerceStore, data: StoreData, *, reset: bool = False) -> di
         have_orders = set(conn.scalars(select(t.orders.c.order_id)))
 
         products = [p for p in data.products if p.product_id not in have_products]
-        _insert(conn, t.products, [{"product_id": p.product_id, "name": p.name, "seq": n} for n, p in _numbered(products, len(have_products))])
+        _insert(
+            conn,
+            t.products,
+            [
+                {"product_id": p.product_id, "name": p.name, "seq": n}
+                for n, p in _numbered(products, len(have_products))
+            ],
+        )
         _insert(
             conn,
             t.variants,

@@ -104,8 +104,9 @@ class SqlSession:
     def list_products(self) -> list[Product]:
         return self._products_where(true())
 
-    def list_products_ids(self, *, limit: int | None = None) -> list[str]:
-        return list(self._conn.scalars(select(t.products.c.product_id).order_by(t.products.c.seq).limit(limit)))
+    def product_names(self) -> dict[str, str]:
+        query = select(t.products.c.product_id, t.products.c.name).order_by(t.products.c.seq)
+        return {row.product_id: row.name for row in self._conn.execute(query)}
 
     def get_product(self, product_id: str) -> Product | None:
         found = self._products_where(t.products.c.product_id == product_id)
@@ -163,9 +164,7 @@ class SqlSession:
 
     def find_customer_ids_by_email(self, email: str) -> list[str]:
         query = (
-            select(t.customers.c.user_id)
-            .where(t.customers.c.email_lower == email.lower())
-            .order_by(t.customers.c.seq)
+            select(t.customers.c.user_id).where(t.customers.c.email_lower == email.lower()).order_by(t.customers.c.seq)
         )
         return list(self._conn.scalars(query))
 
@@ -212,7 +211,11 @@ class SqlSession:
                 grouped[row.order_id].append(row)
             return grouped
 
-        items, shipments, payments = children(t.order_items), children(t.fulfillments), children(t.order_payments)
+        items, shipments, payments = (
+            children(t.order_items),
+            children(t.fulfillments),
+            children(t.order_payments),
+        )
         return [
             Order(
                 order_id=row.order_id,
@@ -220,7 +223,11 @@ class SqlSession:
                 address=_address(row),
                 items=[
                     OrderItem(
-                        name=i.name, product_id=i.product_id, item_id=i.item_id, price=i.price, options=i.options_json
+                        name=i.name,
+                        product_id=i.product_id,
+                        item_id=i.item_id,
+                        price=i.price,
+                        options=i.options_json,
                     )
                     for i in items[row.order_id]
                 ],
@@ -230,7 +237,9 @@ class SqlSession:
                 ],
                 payment_history=[
                     PaymentTransaction(
-                        transaction_type=p.transaction_type, amount=p.amount, payment_method_id=p.payment_method_id
+                        transaction_type=p.transaction_type,
+                        amount=p.amount,
+                        payment_method_id=p.payment_method_id,
                     )
                     for p in payments[row.order_id]
                 ],
@@ -284,9 +293,7 @@ class SqlSession:
     # carts, tickets, events -----------------------------------------------------------------------------------
 
     def get_cart(self, cart_id: str, *, for_update: bool = False) -> Cart | None:
-        row = self._conn.execute(
-            self._locked(select(t.carts).where(t.carts.c.cart_id == cart_id), for_update)
-        ).first()
+        row = self._conn.execute(self._locked(select(t.carts).where(t.carts.c.cart_id == cart_id), for_update)).first()
         if row is None:
             return None
         lines = [CartLine.model_validate(line) for line in row.lines_json]
@@ -406,7 +413,7 @@ class SqlCommerceStore:
 
     def is_empty(self) -> bool:
         with self.session() as s:
-            return not s.list_products_ids(limit=1)
+            return s.connection.scalar(select(t.products.c.product_id).limit(1)) is None
 
     def close(self) -> None:
         self.engine.dispose()

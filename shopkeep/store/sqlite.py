@@ -6,6 +6,7 @@ is used when installed; ``sqlite-vec`` is loaded into every connection for vecto
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,10 +19,9 @@ BUSY_TIMEOUT_MS = 5000
 
 def _dbapi_module() -> ModuleType:
     try:
-        from pysqlite3 import dbapi2
+        return importlib.import_module("pysqlite3.dbapi2")
     except ImportError:  # pragma: no cover - platforms without the wheel
-        import sqlite3 as dbapi2
-    return dbapi2
+        return importlib.import_module("sqlite3")
 
 
 def _load_sqlite_vec(dbapi_connection: Any) -> None:

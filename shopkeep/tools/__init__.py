@@ -9,4 +9,12 @@ def retail_registry() -> ToolRegistry:
     return ToolRegistry(RETAIL_TOOLS)
 
 
-__all__ = ["RETAIL_TOOLS", "Tool", "ToolContext", "ToolKind", "ToolOutcome", "ToolRegistry", "retail_registry"]
+__all__ = [
+    "RETAIL_TOOLS",
+    "Tool",
+    "ToolContext",
+    "ToolKind",
+    "ToolOutcome",
+    "ToolRegistry",
+    "retail_registry",
+]

@@ -26,7 +26,6 @@ from shopkeep.errors import (
 )
 from shopkeep.store.base import CommerceStore
 
-
 log = structlog.get_logger(__name__)
 
 STORE_DOWN_MESSAGE = "The store is temporarily unavailable; nothing was changed. Please try again shortly."
@@ -104,9 +103,7 @@ def _args_model(name: str, fn: Callable[..., Any]) -> tuple[type[BaseModel], tup
     for p in params:
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (hints[p.name], default)
-    model = create_model(  # type: ignore[call-overload]
-        f"{name}_args", __config__=ConfigDict(strict=True, extra="forbid"), **fields
-    )
+    model = create_model(f"{name}_args", __config__=ConfigDict(strict=True, extra="forbid"), **fields)
     return model, tuple(p.name for p in params)
 
 
@@ -129,7 +126,8 @@ def _arguments_error(tool: Tool, arguments: dict[str, Any], exc: ValidationError
     unexpected = [a for a in arguments if a not in tool.parameters]
     if unexpected:
         return ToolArgumentsError(
-            f"RetailTools.{tool.name}() got an unexpected keyword argument '{unexpected[0]}'", field=unexpected[0]
+            f"RetailTools.{tool.name}() got an unexpected keyword argument '{unexpected[0]}'",
+            field=unexpected[0],
         )
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])

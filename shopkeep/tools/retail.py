@@ -163,8 +163,8 @@ def get_item_details(ctx: ToolContext, item_id: str) -> Variant:
 def list_all_product_types(ctx: ToolContext) -> dict[str, str]:
     """List every product type: a map from product name to product id, names sorted."""
     with ctx.store.session() as session:
-        products = session.list_products()
-    return dict(sorted((p.name, p.product_id) for p in products))
+        names = session.product_names()
+    return dict(sorted((name, product_id) for product_id, name in names.items()))
 
 
 _OPERATORS: dict[type[ast.AST], Callable[[Any, Any], Any]] = {
@@ -248,7 +248,14 @@ def cancel_pending_order(ctx: ToolContext, order_id: str, reason: str) -> Order:
 
 
 def modify_pending_order_address(
-    ctx: ToolContext, order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str
+    ctx: ToolContext,
+    order_id: str,
+    address1: str,
+    address2: str,
+    city: str,
+    state: str,
+    country: str,
+    zip: str,
 ) -> Order:
     """Change the shipping address of a pending order (also after an item modification)."""
     with ctx.store.session(write=True) as session:
@@ -325,7 +332,9 @@ def modify_pending_order_payment(ctx: ToolContext, order_id: str, payment_method
                     *history,
                     PaymentTransaction(transaction_type="payment", amount=paid.amount, payment_method_id=method.id),
                     PaymentTransaction(
-                        transaction_type="refund", amount=paid.amount, payment_method_id=paid.payment_method_id
+                        transaction_type="refund",
+                        amount=paid.amount,
+                        payment_method_id=paid.payment_method_id,
                     ),
                 ]
             }
@@ -335,7 +344,14 @@ def modify_pending_order_payment(ctx: ToolContext, order_id: str, payment_method
 
 
 def modify_user_address(
-    ctx: ToolContext, user_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str
+    ctx: ToolContext,
+    user_id: str,
+    address1: str,
+    address2: str,
+    city: str,
+    state: str,
+    country: str,
+    zip: str,
 ) -> Customer:
     """Change a customer's default address (existing orders keep theirs)."""
     with ctx.store.session(write=True) as session:
@@ -346,9 +362,7 @@ def modify_user_address(
     return changed
 
 
-def return_delivered_order_items(
-    ctx: ToolContext, order_id: str, item_ids: list[str], payment_method_id: str
-) -> Order:
+def return_delivered_order_items(ctx: ToolContext, order_id: str, item_ids: list[str], payment_method_id: str) -> Order:
     """Request a return of items of a delivered order; possible once per order. The refund goes to the
     original payment method or to one of the customer's gift cards."""
     with ctx.store.session(write=True) as session:

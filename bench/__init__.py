@@ -1,0 +1,1 @@
+"""Benchmarks: printed figures, never assertions. Run them with ``make bench``."""

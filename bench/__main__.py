@@ -1,0 +1,19 @@
+"""``python -m bench`` (``make bench``): every benchmark, printed as tables."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+
+from bench import tools
+
+
+def main() -> None:
+    console = Console(width=120)
+    postgres_url = os.environ.get("SHOPKEEP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    tools.run(console, postgres_url)
+
+
+if __name__ == "__main__":
+    main()
