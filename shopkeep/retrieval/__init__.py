@@ -1,0 +1,1 @@
+"""Catalog and knowledge retrieval: embeddings, vector + lexical (hybrid) search, filters, knowledge base."""
