@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, delete, func, insert, select, true, update
@@ -398,12 +398,14 @@ class SqlCommerceStore:
         self._row_locks = row_locks
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[SqlSession]:
+    def session(self, *, write: bool = False, commit: bool = True) -> Iterator[SqlSession]:
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(shopkeep_write=write)
-                with conn.begin():
+                with conn.begin() as transaction:
                     yield SqlSession(conn, row_locks=self._row_locks)
+                    if not commit:
+                        transaction.rollback()
         except IntegrityError as exc:
             raise StoreIntegrityError(f"the store refused the write: {exc.orig}") from exc
         except DBAPIError as exc:
@@ -411,9 +413,33 @@ class SqlCommerceStore:
                 raise StoreUnavailableError(f"the store is unavailable ({self.url}): {exc.orig}") from exc
             raise
 
+    def rehearsal(self) -> RehearsalStore:
+        """A view of this store whose write sessions always roll back: tools run on it to preview an action."""
+        return RehearsalStore(self)
+
     def is_empty(self) -> bool:
         with self.session() as s:
             return s.connection.scalar(select(t.products.c.product_id).limit(1)) is None
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class RehearsalStore:
+    """Runs tools for real against the database, then rolls every write back (the proposal's dry run)."""
+
+    def __init__(self, store: SqlCommerceStore) -> None:
+        self._store = store
+        self.url = store.url
+
+    def session(self, *, write: bool = False) -> AbstractContextManager[SqlSession]:
+        return self._store.session(write=write, commit=False)
+
+    def rehearsal(self) -> RehearsalStore:
+        return self
+
+    def is_empty(self) -> bool:
+        return self._store.is_empty()
+
+    def close(self) -> None:
+        """Nothing to close: the rehearsal borrows its store's engine."""

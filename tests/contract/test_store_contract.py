@@ -174,3 +174,21 @@ def test_carts_tickets_and_events(store: SqlCommerceStore) -> None:
             ("tool", {"n": 2}, "B"),
         ]
         assert s.list_events("c-2") == []
+
+
+def test_a_rehearsal_runs_the_real_checks_and_writes_nothing(store: SqlCommerceStore) -> None:
+    from shopkeep.tools import ToolContext, retail_registry
+
+    registry = retail_registry()
+    before = tau2_hash(export(store))
+    rehearsed = registry.call(
+        "cancel_pending_order",
+        {"order_id": "#W2417020", "reason": "no longer needed"},
+        ToolContext(store=store.rehearsal()),
+    )
+    assert rehearsed.ok and rehearsed.output["status"] == "cancelled"
+    assert tau2_hash(export(store)) == before
+    refused = registry.call(
+        "cancel_pending_order", {"order_id": "#W2611340", "reason": "no longer needed"}, ToolContext(store=store.rehearsal())
+    )
+    assert refused.error == "Error: Non-pending order cannot be cancelled"
