@@ -45,6 +45,7 @@ class ToolContext:
     scope: Literal["operator", "customer"] = "operator"
     customer_id: str | None = None
     conversation_id: str | None = None
+    cart_id: str | None = None
 
     def require_customer(self) -> str | None:
         """The customer this call is limited to (None for an operator); raises if a conversation has none yet."""
@@ -71,6 +72,8 @@ class Tool:
     args_model: type[BaseModel]
     fn: Callable[..., Any]
     parameters: tuple[str, ...] = field(default=())
+    confirm: bool = False
+    """Consequential: runs only after the customer's explicit yes to its exact proposal."""
 
     def json_schema(self) -> dict[str, Any]:
         return self.args_model.model_json_schema()
@@ -107,10 +110,12 @@ def _args_model(name: str, fn: Callable[..., Any]) -> tuple[type[BaseModel], tup
     return model, tuple(p.name for p in params)
 
 
-def make_tool(kind: ToolKind, fn: Callable[..., Any]) -> Tool:
+def make_tool(kind: ToolKind, fn: Callable[..., Any], *, confirm: bool | None = None) -> Tool:
+    """A tool from a typed function; write tools need confirmation unless ``confirm=False`` says otherwise."""
     model, parameters = _args_model(fn.__name__, fn)
     description = inspect.cleandoc(fn.__doc__ or fn.__name__)
-    return Tool(fn.__name__, kind, description, model, fn, parameters)
+    needs_yes = kind is ToolKind.WRITE if confirm is None else confirm
+    return Tool(fn.__name__, kind, description, model, fn, parameters, needs_yes)
 
 
 def _arguments_error(tool: Tool, arguments: dict[str, Any], exc: ValidationError) -> ToolArgumentsError:

@@ -188,7 +188,6 @@ def test_a_rehearsal_runs_the_real_checks_and_writes_nothing(store: SqlCommerceS
     )
     assert rehearsed.ok and rehearsed.output["status"] == "cancelled"
     assert tau2_hash(export(store)) == before
-    refused = registry.call(
-        "cancel_pending_order", {"order_id": "#W2611340", "reason": "no longer needed"}, ToolContext(store=store.rehearsal())
-    )
+    arguments = {"order_id": "#W2611340", "reason": "no longer needed"}
+    refused = registry.call("cancel_pending_order", arguments, ToolContext(store=store.rehearsal()))
     assert refused.error == "Error: Non-pending order cannot be cancelled"

@@ -1,0 +1,40 @@
+"""What the graph needs from outside: the store, the brains, the router, the tools. Passed in, never global."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from langchain_core.language_models import BaseChatModel
+
+from shopkeep.agents.state import AgentName, ConversationState
+from shopkeep.store.base import CommerceStore
+from shopkeep.tools import ToolRegistry
+
+
+@dataclass(frozen=True)
+class Route:
+    """The router's decision for one customer message."""
+
+    agent: AgentName
+    intent: str
+    confidence: float
+
+
+class Router(Protocol):
+    def route(self, text: str, state: ConversationState) -> Route: ...
+
+
+BrainFactory = Callable[[AgentName], BaseChatModel]
+"""Returns the chat model that speaks for a specialist (the local brain, or an LLM per agent)."""
+
+
+@dataclass(frozen=True)
+class AgentDeps:
+    store: CommerceStore
+    brains: BrainFactory
+    router: Router
+    registry: ToolRegistry
+    retrieval: Any = None
+    max_steps: int = 8

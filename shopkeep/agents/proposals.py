@@ -1,0 +1,160 @@
+"""Proposals: the exact summary and fingerprint of a consequential action, built from a rehearsal of it.
+
+A write tool is first run on ``store.rehearsal()`` (real checks, real arithmetic, rolled back). Its result is what
+the customer is asked to confirm; the fingerprint covers the tool, its arguments and that result, so a yes only
+ever executes the action that was shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from shopkeep.domain import Address, Customer, Order, describe_payment_method
+from shopkeep.store.base import CommerceStore
+
+
+class Proposal(BaseModel):
+    """An action waiting for the customer's explicit yes."""
+
+    fingerprint: str
+    tool: str
+    arguments: dict[str, Any]
+    summary: str
+    preview: Any = None
+
+
+def fingerprint(tool: str, arguments: dict[str, Any], preview: Any) -> str:
+    payload = json.dumps({"tool": tool, "arguments": arguments, "preview": preview}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _money(amount: Decimal | float) -> str:
+    return f"${Decimal(str(amount)):,.2f}"
+
+
+def _address(address: dict[str, Any] | Address) -> str:
+    a = address if isinstance(address, dict) else address.model_dump()
+    street = ", ".join(part for part in (a["address1"], a["address2"]) if part)
+    return f"{street}, {a['city']}, {a['state']} {a['zip']}, {a['country']}"
+
+
+def _item(item: dict[str, Any]) -> str:
+    options = ", ".join(f"{v}" for v in item["options"].values())
+    return f"{item['name']} ({options})" if options else str(item["name"])
+
+
+def _method(customer: Customer | None, method_id: str) -> str:
+    if customer is not None and method_id in customer.payment_methods:
+        return describe_payment_method(customer.payment_methods[method_id])
+    return method_id
+
+
+def _items_by_id(order: Order | dict[str, Any], ids: list[str]) -> list[str]:
+    items = order.model_dump(mode="json")["items"] if isinstance(order, Order) else order["items"]
+    remaining = list(ids)
+    described = []
+    for item in items:
+        if item["item_id"] in remaining:
+            remaining.remove(item["item_id"])
+            described.append(_item(item))
+    return described
+
+
+def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: CommerceStore) -> str:
+    """One customer-facing paragraph stating exactly what will happen."""
+    with store.session() as session:
+        order = session.get_order(arguments["order_id"]) if "order_id" in arguments else None
+        customer = session.get_customer(order.user_id if order else arguments.get("user_id", ""))
+    ask = "Shall I go ahead? (yes/no)"
+    if tool == "cancel_pending_order" and order is not None:
+        refunds = preview["payment_history"][len(order.payment_history) :]
+        refund_text = "; ".join(
+            f"{_money(r['amount'])} back to {_method(customer, r['payment_method_id'])}" for r in refunds
+        )
+        items = ", ".join(_item(i) for i in preview["items"])
+        return (
+            f"I'll cancel order {order.order_id} ({items}) because it was {arguments['reason']}. "
+            f"Refund: {refund_text or 'nothing was paid'}. Gift-card refunds are immediate; card and PayPal refunds "
+            f"take 5-7 business days. {ask}"
+        )
+    if tool == "modify_pending_order_address" and order is not None:
+        return (
+            f"I'll change the shipping address of order {order.order_id} from {_address(order.address)} "
+            f"to {_address(arguments)}. {ask}"
+        )
+    if tool == "modify_user_address":
+        return f"I'll change your default address to {_address(arguments)}. Existing orders keep theirs. {ask}"
+    if tool == "modify_pending_order_payment" and order is not None:
+        return (
+            f"I'll pay order {order.order_id} ({_money(order.payment_history[0].amount)}) with "
+            f"{_method(customer, arguments['payment_method_id'])} instead of "
+            f"{_method(customer, order.payment_history[0].payment_method_id)}. {ask}"
+        )
+    if tool in ("modify_pending_order_items", "exchange_delivered_order_items") and order is not None:
+        old = _items_by_id(order, arguments["item_ids"])
+        new_lines = _new_lines(store, order, arguments)
+        pairs = "; ".join(f"{a} -> {b}" for a, b in zip(old, new_lines, strict=False))
+        difference = _difference(order, preview, arguments)
+        method = _method(customer, arguments["payment_method_id"])
+        if difference > 0:
+            settle = f"You pay the difference of {_money(difference)} with {method}."
+        elif difference < 0:
+            settle = f"You get {_money(-difference)} back to {method}."
+        else:
+            settle = "The price is the same."
+        if tool == "modify_pending_order_items":
+            return (
+                f"I'll change order {order.order_id}: {pairs}. {settle} Items of an order can be changed only "
+                f"once, so please make sure everything is included. {ask}"
+            )
+        return (
+            f"I'll request an exchange on order {order.order_id}: {pairs}. {settle} You'll get instructions to send "
+            f"the items back; an order can be exchanged only once. {ask}"
+        )
+    if tool == "return_delivered_order_items" and order is not None:
+        items = _items_by_id(order, arguments["item_ids"])
+        return (
+            f"I'll request a return on order {order.order_id} for: {', '.join(items)}. "
+            f"Refund: {_money(_returned_total(order, arguments['item_ids']))} to "
+            f"{_method(customer, arguments['payment_method_id'])} once the items reach us. "
+            f"An order can be returned only once. {ask}"
+        )
+    return f"I'll run {tool} with {json.dumps(arguments)}. {ask}"
+
+
+def _returned_total(order: Order, item_ids: list[str]) -> Decimal:
+    remaining = list(item_ids)
+    total = Decimal("0")
+    for item in order.items:
+        if item.item_id in remaining:
+            remaining.remove(item.item_id)
+            total += item.price
+    return total
+
+
+def _new_lines(store: CommerceStore, order: Order, arguments: dict[str, Any]) -> list[str]:
+    """The requested variants, named like order lines: product name and option values."""
+    names = {item.product_id: item.name for item in order.items}
+    described = []
+    with store.session() as session:
+        for new_id in arguments["new_item_ids"]:
+            found = session.get_variant(new_id)
+            if found is None:
+                described.append(f"item {new_id}")
+                continue
+            product_id, variant = found
+            described.append(_item({"name": names.get(product_id, "item"), "options": variant.options}))
+    return described
+
+
+def _difference(order: Order, preview: Any, arguments: dict[str, Any]) -> Decimal:
+    if preview.get("exchange_price_difference") is not None:
+        return Decimal(str(preview["exchange_price_difference"]))
+    entry = preview["payment_history"][-1]
+    amount = Decimal(str(entry["amount"]))
+    return amount if entry["transaction_type"] == "payment" else -amount

@@ -1,0 +1,32 @@
+"""The local router: the intent of the customer's message picks the specialist (see data/nlu/TAXONOMY.md).
+
+Messages that only answer a question ("yes", an email, an order id) or that the classifier is unsure about stay
+with the specialist already in charge, so a flow is never dropped because of a short answer.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from shopkeep.llm.local.nlu import NLU
+
+from shopkeep.agents.deps import Route
+from shopkeep.agents.state import AGENTS, AgentName, ConversationState
+
+STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
+STAY_BELOW_CONFIDENCE = 0.55
+
+
+class LocalRouter:
+    def __init__(self, nlu: NLU) -> None:
+        self._nlu = nlu
+
+    def route(self, text: str, state: ConversationState) -> Route:
+        result = self._nlu.analyze(text)
+        active = state.get("active_agent")
+        agent = self._nlu.taxonomy.agent_for(result.intent)
+        if active is not None and (result.intent in STAY_INTENTS or result.confidence < STAY_BELOW_CONFIDENCE):
+            agent = active
+        if agent not in AGENTS:
+            agent = "account" if result.intent == "authenticate" else "support"
+        return Route(agent=cast(AgentName, agent), intent=result.intent, confidence=result.confidence)

@@ -1,0 +1,34 @@
+"""The conversation's graph state: small, typed, and the only memory a conversation has (it is checkpointed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+AgentName = Literal["catalog", "cart", "checkout", "orders", "account", "support", "escalation"]
+AGENTS: tuple[AgentName, ...] = ("catalog", "cart", "checkout", "orders", "account", "support", "escalation")
+
+
+class ConversationState(TypedDict, total=False):
+    """What the graph carries between nodes and turns.
+
+    ``customer_id`` is set only by the tools node after a successful authentication tool; nothing a model writes
+    can set it. ``mode`` is ``human`` once the conversation is handed to a person: the bot then stays silent.
+    """
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    conversation_id: str
+    customer_id: str | None
+    cart_id: str
+    active_agent: AgentName | None
+    intent: str | None
+    confidence: float
+    mode: Literal["bot", "human"]
+    locale: str
+    variant: str | None
+    steps: int
+    notices: list[str]
+    reroute: bool
+    last_proposal: dict[str, Any] | None

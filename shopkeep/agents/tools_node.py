@@ -1,0 +1,136 @@
+"""The tools node: runs the one tool call a specialist proposed, with identity from state, never from the model.
+
+Consequential tools (``Tool.confirm``) are rehearsed first; the exact result becomes a proposal and the graph
+pauses with ``interrupt()``. The action runs only when the customer's next message is an explicit yes for that same
+proposal (same fingerprint); anything else cancels it, and a different message is routed as a new request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
+from langgraph.types import interrupt
+
+from shopkeep.agents.confirmation import Reply, classify_reply
+from shopkeep.agents.deps import AgentDeps
+from shopkeep.agents.proposals import Proposal, fingerprint, summarize
+from shopkeep.agents.state import ConversationState
+from shopkeep.agents.toolkit import AGENT_TOOLS, AUTH_TOOLS, HANDOFF_TOOL
+from shopkeep.domain import EscalationTicket
+from shopkeep.tools import ToolContext, ToolOutcome
+
+MAX_ASKS = 3
+ONE_AT_A_TIME = "Not executed: tools run one at a time. Call it again if it is still needed."
+NOT_CONFIRMED = "Not done: the customer did not confirm, so nothing was changed."
+CHANGED = "The details changed since the customer was asked; here is the updated proposal."
+
+
+def _message(call: ToolCall, outcome: ToolOutcome) -> ToolMessage:
+    return ToolMessage(
+        content=outcome.text,
+        tool_call_id=call["id"],
+        name=call["name"],
+        status="success" if outcome.ok else "error",
+        artifact={"ok": outcome.ok, "arguments": call["args"]},
+    )
+
+
+def _refusal(call: ToolCall, text: str) -> ToolMessage:
+    return ToolMessage(
+        content=f"Error: {text}",
+        tool_call_id=call["id"],
+        name=call["name"],
+        status="error",
+        artifact={"ok": False, "arguments": call["args"]},
+    )
+
+
+def tools_node(deps: AgentDeps) -> Any:
+    def run(state: ConversationState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage) and last.tool_calls
+        call, *extra = last.tool_calls
+        messages: list[Any] = [_refusal(c, ONE_AT_A_TIME) for c in extra]
+        agent = state.get("active_agent") or "orders"
+        ctx = ToolContext(
+            store=deps.store,
+            scope="customer",
+            customer_id=state.get("customer_id"),
+            conversation_id=state.get("conversation_id"),
+            cart_id=state.get("cart_id"),
+        )
+        updates: dict[str, Any] = {}
+        if call["name"] not in AGENT_TOOLS[agent]:
+            messages.insert(0, _refusal(call, f"Tool '{call['name']}' is not available to the {agent} agent."))
+            return {"messages": messages}
+        tool = deps.registry.get(call["name"])
+        if tool.confirm:
+            messages[:0], updates = _confirm_then_run(deps, ctx, call)
+            return {"messages": messages, **updates}
+        outcome = deps.registry.call(call["name"], call["args"], ctx)
+        messages.insert(0, _message(call, outcome))
+        if outcome.ok and call["name"] in AUTH_TOOLS:
+            updates["customer_id"] = outcome.output
+        if outcome.ok and call["name"] == HANDOFF_TOOL:
+            _open_ticket(deps, state, str(call["args"].get("summary", "")))
+            updates["mode"] = "human"
+        return {"messages": messages, **updates}
+
+    return run
+
+
+def _propose(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> Proposal | ToolOutcome:
+    rehearsed = deps.registry.call(call["name"], call["args"], replace(ctx, store=deps.store.rehearsal()))
+    if not rehearsed.ok:
+        return rehearsed
+    summary = summarize(call["name"], call["args"], rehearsed.output, deps.store)
+    return Proposal(
+        fingerprint=fingerprint(call["name"], call["args"], rehearsed.output),
+        tool=call["name"],
+        arguments=call["args"],
+        summary=summary,
+        preview=rehearsed.output,
+    )
+
+
+def _confirm_then_run(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> tuple[list[Any], dict[str, Any]]:
+    """Ask (and re-ask when the answer is unclear or the details changed); run only on a yes to this proposal."""
+    for _ in range(MAX_ASKS):
+        proposal = _propose(deps, ctx, call)
+        if isinstance(proposal, ToolOutcome):
+            return [_message(call, proposal)], {}
+        answer = interrupt(proposal.model_dump(mode="json"))
+        text = str(answer.get("text", "")) if isinstance(answer, dict) else str(answer)
+        confirmed_fingerprint = answer.get("fingerprint") if isinstance(answer, dict) else None
+        verdict = classify_reply(text)
+        if verdict is Reply.UNCLEAR:
+            continue
+        if verdict is Reply.YES:
+            if confirmed_fingerprint not in (None, proposal.fingerprint):
+                continue  # the customer said yes to something else: show the current proposal again
+            outcome = deps.registry.call(call["name"], call["args"], ctx)
+            return [_message(call, outcome)], {"last_proposal": None}
+        declined = _refusal(call, NOT_CONFIRMED)
+        if verdict is Reply.NO:
+            return [declined], {"last_proposal": None}
+        return [declined, HumanMessage(content=text)], {"reroute": True, "last_proposal": None}
+    return [_refusal(call, NOT_CONFIRMED)], {"last_proposal": None}
+
+
+def _open_ticket(deps: AgentDeps, state: ConversationState, summary: str) -> None:
+    now = datetime.now(UTC)
+    ticket = EscalationTicket(
+        ticket_id=f"T-{uuid.uuid4().hex[:10]}",
+        conversation_id=state.get("conversation_id", ""),
+        customer_id=state.get("customer_id"),
+        reason=state.get("intent") or "handoff",
+        summary=summary or "The customer asked for a human agent.",
+        created_at=now,
+        updated_at=now,
+    )
+    with deps.store.session(write=True) as session:
+        session.save_ticket(ticket)

@@ -1,0 +1,24 @@
+"""What a guardrail is: a named check at one stage (input, tool, output) that returns a typed result."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class Stage(StrEnum):
+    INPUT = "input"
+    TOOL = "tool"
+    OUTPUT = "output"
+
+
+class RailResult(BaseModel):
+    """A rail's verdict. ``text`` is the (possibly rewritten) text that goes on; ``tripped`` says it acted."""
+
+    name: str
+    stage: Stage
+    tripped: bool
+    text: str
+    reason: str = ""
+    blocked: bool = False

@@ -1,0 +1,65 @@
+"""The local brain: a LangChain chat model that decides with NLU + per-agent dialog policies, fully offline.
+
+It emits ordinary tool calls and replies, so the graph cannot tell it from an LLM; it is deterministic, needs no
+network and no keys, and is the baseline every eval runs on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict
+from shopkeep.llm.local.nlu import NLU
+
+from shopkeep.llm.local.dialog import Dialog
+from shopkeep.llm.local.policies.base import Call, Step
+
+Policy = Callable[[Dialog], Step]
+
+
+class LocalBrain(BaseChatModel):
+    """Speaks for one agent; ``policies`` maps an agent name to its decision function."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    agent: str
+    nlu: NLU
+    policies: dict[str, Policy]
+
+    @property
+    def _llm_type(self) -> str:
+        return "shopkeep-local"
+
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self.bind(tools=list(tools), **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        allowed = {t["function"]["name"] for t in kwargs.get("tools", []) if isinstance(t, dict)}
+        dialog = Dialog(agent=self.agent, messages=messages, nlu=self.nlu)
+        step = self.policies[self.agent](dialog)
+        if isinstance(step, Call):
+            if allowed and step.name not in allowed:
+                raise ValueError(f"the {self.agent} policy chose {step.name}, which is not bound")
+            message = AIMessage(
+                content="",
+                tool_calls=[{"name": step.name, "args": step.args, "id": f"call_{uuid.uuid4().hex[:12]}"}],
+            )
+        else:
+            message = AIMessage(content=step.text)
+        return ChatResult(generations=[ChatGeneration(message=message)])

@@ -1,0 +1,137 @@
+"""What the local brain reads from a conversation: customer turns (with NLU), tool results, and the facts they hold.
+
+The brain is stateless between calls, like an LLM: everything it knows is recomputed from the messages it is
+given, so a conversation survives restarts and can move between workers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
+
+NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
+
+
+@dataclass(frozen=True)
+class ToolEvent:
+    """One tool call and its result, as the conversation recorded them."""
+
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    text: str
+    index: int  # position of the result in the message list
+
+    @cached_property
+    def data(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except (json.JSONDecodeError, TypeError):
+            return self.text
+
+    @property
+    def declined(self) -> bool:
+        return self.text.startswith(NOT_CONFIRMED_PREFIX)
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    nlu: NLUResult
+    index: int
+
+
+@dataclass
+class Dialog:
+    """A read-only view of the conversation for one decision of one agent."""
+
+    agent: str
+    messages: list[BaseMessage]
+    nlu: NLU
+    turns: list[Turn] = field(init=False)
+    events: list[ToolEvent] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.turns = [
+            Turn(str(m.content), self.nlu.analyze(str(m.content)), n)
+            for n, m in enumerate(self.messages)
+            if isinstance(m, HumanMessage)
+        ]
+        calls: dict[str, ToolCall] = {}
+        self.events = []
+        for n, message in enumerate(self.messages):
+            if isinstance(message, AIMessage):
+                for tool_call in message.tool_calls:
+                    calls[tool_call["id"] or ""] = tool_call
+            elif isinstance(message, ToolMessage):
+                made = calls.get(message.tool_call_id)
+                self.events.append(
+                    ToolEvent(
+                        name=made["name"] if made else message.name or "",
+                        args=dict(made["args"]) if made else {},
+                        ok=message.status != "error",
+                        text=str(message.content),
+                        index=n,
+                    )
+                )
+
+    # the customer's words -----------------------------------------------------------------------------------------
+
+    @property
+    def last_turn(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    @property
+    def just_ran_tool(self) -> ToolEvent | None:
+        """The tool result this decision follows, if the last message is one."""
+        if self.messages and isinstance(self.messages[-1], ToolMessage) and self.events:
+            return self.events[-1]
+        return None
+
+    def entities(self, kind: str, since: int = 0) -> list[Entity]:
+        """Every entity of a kind the customer mentioned, oldest first (from message index ``since``)."""
+        return [e for t in self.turns if t.index >= since for e in t.nlu.entities if e.type == kind]
+
+    def latest(self, kind: str, since: int = 0) -> Entity | None:
+        found = self.entities(kind, since)
+        return found[-1] if found else None
+
+    # facts from tool results ---------------------------------------------------------------------------------------
+
+    def results(self, name: str, *, ok: bool | None = True) -> list[ToolEvent]:
+        return [e for e in self.events if e.name == name and (ok is None or e.ok == ok)]
+
+    @property
+    def customer_id(self) -> str | None:
+        found = [e for e in self.events if e.name.startswith("find_user_id") and e.ok]
+        return found[-1].text if found else None
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        found = [e.data for e in self.events if e.name in ("get_user_details", "modify_user_address") and e.ok]
+        return found[-1] if found and isinstance(found[-1], dict) else None
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        """The newest state of an order any tool returned."""
+        for event in reversed(self.events):
+            if event.ok and isinstance(event.data, dict) and event.data.get("order_id") == order_id:
+                return event.data
+        return None
+
+    def product(self, product_id: str) -> dict[str, Any] | None:
+        for event in reversed(self.results("get_product_details")):
+            if isinstance(event.data, dict) and event.data.get("product_id") == product_id:
+                return event.data
+        return None
+
+    def tried(self, name: str, **args: Any) -> ToolEvent | None:
+        """The last call of a tool with these arguments, if any."""
+        for event in reversed(self.events):
+            if event.name == name and all(event.args.get(k) == v for k, v in args.items()):
+                return event
+        return None

@@ -1,0 +1,110 @@
+"""Reading slot values (orders, items, payment methods, addresses, reasons) from what the customer said."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shopkeep.llm.local.dialog import Dialog, Turn
+
+ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
+ORIGINAL_METHOD = re.compile(r"\b(original|same (card|method|payment)|how i paid|paid with)\b", re.IGNORECASE)
+TARGET_PIVOT = re.compile(r"\b(for|to|into|instead|with|but|new one|a different|another)\b", re.IGNORECASE)
+
+
+def order_ids(dialog: Dialog, since: int) -> list[str]:
+    """Order ids the customer gave, newest first (those since ``since`` before older ones)."""
+    recent = [str(e.value) for e in dialog.entities("order_id", since)]
+    older = [str(e.value) for e in dialog.entities("order_id") if str(e.value) not in recent]
+    return [*reversed(recent), *reversed(older)]
+
+
+def products_mentioned(turns: list[Turn]) -> list[tuple[str, Turn, int, int]]:
+    """(product name, turn, start, end) for each product mention, in order."""
+    return [(str(e.value), t, e.start, e.end) for t in turns for e in t.nlu.entities if e.type == "product"]
+
+
+def segment_for(turn: Turn, start: int, end: int) -> str:
+    """The words about one product: from its mention to the next product mention in the same message."""
+    later = [e.start for e in turn.nlu.entities if e.type == "product" and e.start > start]
+    stop = min(later) if later else len(turn.text)
+    return turn.text[start:stop]
+
+
+def target_description(segment: str, product_name: str) -> str:
+    """The part of a segment that describes the wanted item ("... keyboard *for one with clicky switches*")."""
+    match = TARGET_PIVOT.search(segment)
+    return segment[match.start() :] if match else segment
+
+
+def payment_method_for(dialog: Dialog, since: int, user: dict[str, Any], order: dict[str, Any] | None) -> str | None:
+    """The saved payment method the customer named since ``since`` (None if they named none we can map)."""
+    methods: dict[str, dict[str, Any]] = user.get("payment_methods", {})
+    for turn in reversed([t for t in dialog.turns if t.index >= since]):
+        for method_id in methods:
+            if method_id in turn.text:
+                return method_id
+        for entity in reversed([e for e in turn.nlu.entities if e.type == "payment_method"]):
+            chosen = _match_method(entity.value, methods, order)
+            if chosen:
+                return chosen
+        if order is not None and ORIGINAL_METHOD.search(turn.text) and order.get("payment_history"):
+            return str(order["payment_history"][0]["payment_method_id"])
+    return None
+
+
+def _match_method(value: Any, methods: dict[str, dict[str, Any]], order: dict[str, Any] | None) -> str | None:
+    spec = value if isinstance(value, dict) else {"kind": str(value)}
+    kind = str(spec.get("kind") or spec.get("source") or "").replace(" ", "_")
+    if kind == "original" and order is not None and order.get("payment_history"):
+        return str(order["payment_history"][0]["payment_method_id"])
+    brand, last_four = spec.get("brand"), spec.get("last_four")
+    candidates = [
+        method_id
+        for method_id, method in methods.items()
+        if (
+            not kind
+            or method.get("source") == kind
+            or (kind in ("card", "credit_card") and method.get("source") == "credit_card")
+        )
+        and (not brand or str(method.get("brand", "")).lower() == str(brand).lower())
+        and (not last_four or method.get("last_four") == last_four)
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates and order is not None:
+        original = order.get("payment_history", [{}])[0].get("payment_method_id")
+        if original in candidates:
+            return str(original)
+    return None
+
+
+def describe_method(method_id: str, user: dict[str, Any]) -> str:
+    method = user.get("payment_methods", {}).get(method_id, {})
+    if method.get("source") == "credit_card":
+        return f"{str(method.get('brand', 'card')).title()} ending in {method.get('last_four')}"
+    if method.get("source") == "gift_card":
+        return f"gift card (balance ${method.get('balance')})"
+    if method.get("source") == "paypal":
+        return "PayPal"
+    return method_id
+
+
+def address_from(dialog: Dialog, since: int) -> dict[str, str] | None:
+    for entity in reversed(dialog.entities("address", since)):
+        value = entity.value
+        if isinstance(value, dict) and value.get("address1") and value.get("city") and value.get("zip"):
+            return {
+                "address1": str(value["address1"]),
+                "address2": str(value.get("address2") or ""),
+                "city": str(value["city"]),
+                "state": str(value.get("state") or ""),
+                "country": str(value.get("country") or "USA"),
+                "zip": str(value["zip"]),
+            }
+    return None
+
+
+def cancel_reason(dialog: Dialog, since: int) -> str | None:
+    found = dialog.entities("cancel_reason", since) or dialog.entities("cancel_reason")
+    return str(found[-1].value) if found else None

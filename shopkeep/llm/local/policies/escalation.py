@@ -1,0 +1,26 @@
+"""Escalation: hand the conversation to a human agent with a summary, then tell the customer."""
+
+from __future__ import annotations
+
+from shopkeep.llm.local.dialog import Dialog
+from shopkeep.llm.local.policies.base import Call, Say, Step
+
+HANDED_OFF = (
+    "I've passed this conversation to a human colleague, together with a summary, so you won't need to repeat "
+    "yourself. They reply here during support hours (Monday to Friday, 8 am to 8 pm ET)."
+)
+
+
+def summary_of(dialog: Dialog) -> str:
+    """What a human agent needs first: who, what they asked for, and what was already done."""
+    asked = " / ".join(t.text for t in dialog.turns[-3:])
+    done = ", ".join(f"{e.name}({'ok' if e.ok else 'failed'})" for e in dialog.events[-5:]) or "nothing yet"
+    who = dialog.customer_id or "not verified"
+    return f"Customer: {who}. Asked: {asked[:600]}. Tools so far: {done}."
+
+
+def decide(dialog: Dialog) -> Step:
+    event = dialog.just_ran_tool
+    if event is not None and event.name == "transfer_to_human_agents":
+        return Say(HANDED_OFF) if event.ok else Say("I'm sorry, I couldn't reach a human colleague right now.")
+    return Call("transfer_to_human_agents", {"summary": summary_of(dialog)})

@@ -1,0 +1,48 @@
+"""Identifying the customer: by email, or by first name, last name and zip code, from anything they said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopkeep.llm.local.dialog import Dialog
+from shopkeep.llm.local.policies.base import Call, Say, Step
+
+ASK_IDENTITY = (
+    "I can help with that. First I need to verify your identity: please tell me the email address on your "
+    "account, or your first and last name and your zip code."
+)
+NOT_FOUND = (
+    "I couldn't find an account with those details. Could you double-check them? You can also give me your email "
+    "address, or your first and last name with your zip code."
+)
+
+
+def _name(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and value.get("first_name") and value.get("last_name"):
+        return str(value["first_name"]), str(value["last_name"])
+    if isinstance(value, str) and len(value.split()) >= 2:
+        parts = value.split()
+        return parts[0], parts[-1]
+    return None
+
+
+def identify(dialog: Dialog) -> Step | None:
+    """The next step towards an authenticated customer, or None when the conversation already has one."""
+    if dialog.customer_id is not None:
+        return None
+    emails = dialog.entities("email")
+    if emails:
+        email = str(emails[-1].value)
+        if dialog.tried("find_user_id_by_email", email=email) is None:
+            return Call("find_user_id_by_email", {"email": email})
+    names = [n for e in dialog.entities("person_name") if (n := _name(e.value))]
+    zips = dialog.entities("zip")
+    if names and zips:
+        (first, last), zip_code = names[-1], str(zips[-1].value)
+        if dialog.tried("find_user_id_by_name_zip", first_name=first, last_name=last, zip=zip_code) is None:
+            return Call("find_user_id_by_name_zip", {"first_name": first, "last_name": last, "zip": zip_code})
+    if any(e.name.startswith("find_user_id") and not e.ok for e in dialog.events):
+        return Say(NOT_FOUND)
+    if names and not zips:
+        return Say("Thanks. What is the zip code on your account?")
+    return Say(ASK_IDENTITY)

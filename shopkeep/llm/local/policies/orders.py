@@ -1,0 +1,383 @@
+"""The orders specialist's dialog policy: status and tracking, cancel, change (address, items, payment), return,
+exchange, refunds: identify the customer, find the order and the items, collect what the action needs, then call
+the one write tool that does it (the graph turns that call into a proposal the customer must confirm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shopkeep.domain import Product
+from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
+from shopkeep.llm.local.policies import _slots as slots
+from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
+from shopkeep.llm.local.policies.identity import identify
+from shopkeep.llm.local.resolve import resolve
+
+TASK_OF_INTENT = {
+    "cancel_order": "cancel",
+    "change_order": "modify_items",
+    "change_shipping_address": "order_address",
+    "set_up_shipping_address": "user_address",
+    "track_order": "track",
+    "return_items": "return",
+    "exchange_items": "exchange",
+    "change_payment_method": "payment",
+    "get_refund": "refund_info",
+    "track_refund": "refund_info",
+    "order_status_list": "list",
+}
+WRITE_TOOL = {
+    "cancel": "cancel_pending_order",
+    "modify_items": "modify_pending_order_items",
+    "order_address": "modify_pending_order_address",
+    "user_address": "modify_user_address",
+    "return": "return_delivered_order_items",
+    "exchange": "exchange_delivered_order_items",
+    "payment": "modify_pending_order_payment",
+}
+STATUS_NEEDED = {
+    "cancel": ("pending",),
+    "modify_items": ("pending",),
+    "order_address": ("pending", "pending (item modified)"),
+    "payment": ("pending", "pending (item modified)"),
+    "return": ("delivered",),
+    "exchange": ("delivered",),
+}
+ACTION_WORDS = {
+    "cancel": "cancelled",
+    "modify_items": "changed",
+    "order_address": "given a new address",
+    "payment": "paid another way",
+    "return": "returned",
+    "exchange": "exchanged",
+}
+MAX_ORDERS_TO_SCAN = 10
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str
+    turn: Turn
+
+
+def _task_of(turn: Turn) -> str | None:
+    if turn.nlu.intent in TASK_OF_INTENT:
+        return TASK_OF_INTENT[turn.nlu.intent]
+    for intent, probability in turn.nlu.top[:3]:
+        if intent in TASK_OF_INTENT and probability >= 0.2:
+            return TASK_OF_INTENT[intent]
+    return None
+
+
+def active_task(dialog: Dialog) -> Task | None:
+    """The newest task the customer asked for that no write has finished (done or declined) since."""
+    for turn in reversed(dialog.turns):
+        kind = _task_of(turn)
+        if kind is None:
+            continue
+        tool = WRITE_TOOL.get(kind)
+        finished = tool is not None and any(
+            e.name == tool and e.index > turn.index and (e.ok or e.declined) for e in dialog.events
+        )
+        return None if finished else Task(kind, turn)
+    return None
+
+
+def decide(dialog: Dialog) -> Step:
+    event = dialog.just_ran_tool
+    if event is not None and event.name in WRITE_TOOL.values():
+        return _after_write(dialog, event)
+    step = identify(dialog)
+    if step is not None:
+        return step
+    task = active_task(dialog)
+    if task is None:
+        return Say(
+            "How can I help with your orders? I can check an order's status, cancel or change a pending order, "
+            "or return or exchange delivered items."
+        )
+    if task.kind == "user_address":
+        return _user_address(dialog, task)
+    if task.kind == "list":
+        return _list_orders(dialog)
+    order_or_step = _target_order(dialog, task)
+    if not isinstance(order_or_step, dict):
+        return order_or_step
+    order = order_or_step
+    if task.kind == "track":
+        return Say(_track_text(order) + " " + ANYTHING_ELSE)
+    if task.kind == "refund_info":
+        return Say(_refund_text(order) + " " + ANYTHING_ELSE)
+    needed = STATUS_NEEDED[task.kind]
+    if order["status"] not in needed:
+        return Say(
+            f"Order {order['order_id']} is {order['status']}, so it can't be {ACTION_WORDS[task.kind]}: that is "
+            f"only possible for {' or '.join(needed)} orders. {ANYTHING_ELSE}"
+        )
+    handler = {
+        "cancel": _cancel,
+        "order_address": _order_address,
+        "payment": _payment,
+        "return": _return,
+        "exchange": _swap,
+        "modify_items": _swap,
+    }[task.kind]
+    return handler(dialog, task, order)
+
+
+# finding the order ---------------------------------------------------------------------------------------------
+
+
+def _user(dialog: Dialog) -> dict[str, Any] | Step:
+    user = dialog.user
+    if user is None:
+        return Call("get_user_details", {"user_id": dialog.customer_id})
+    return user
+
+
+def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
+    for order_id in slots.order_ids(dialog, task.turn.index):
+        known = dialog.order(order_id)
+        if known is not None:
+            return known
+        failed = dialog.tried("get_order_details", order_id=order_id)
+        if failed is None:
+            return Call("get_order_details", {"order_id": order_id})
+        if not failed.ok:
+            return Say(f"I couldn't find order {order_id} on your account. Could you check the order number?")
+    user = _user(dialog)
+    if not isinstance(user, dict):
+        return user
+    order_ids = list(user.get("orders", []))[:MAX_ORDERS_TO_SCAN]
+    for order_id in order_ids:
+        if dialog.order(order_id) is None and dialog.tried("get_order_details", order_id=order_id) is None:
+            return Call("get_order_details", {"order_id": order_id})
+    orders = [o for oid in order_ids if (o := dialog.order(oid)) is not None]
+    wanted = {name for name, *_ in slots.products_mentioned(_task_turns(dialog, task))}
+    status = STATUS_NEEDED.get(task.kind)
+    candidates = [
+        o for o in orders if (status is None or o["status"] in status) and wanted <= {i["name"] for i in o["items"]}
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    shown = candidates or orders
+    if not shown:
+        return Say(f"I don't see any orders on your account. {ANYTHING_ELSE}")
+    listing = "; ".join(f"{o['order_id']} ({o['status']}: {', '.join(i['name'] for i in o['items'])})" for o in shown)
+    return Say(f"Which order do you mean? {listing}.")
+
+
+def _task_turns(dialog: Dialog, task: Task) -> list[Turn]:
+    return [t for t in dialog.turns if t.index >= task.turn.index]
+
+
+# items ---------------------------------------------------------------------------------------------------------
+
+
+def _chosen_lines(dialog: Dialog, task: Task, order: dict[str, Any]) -> list[tuple[dict[str, Any], str]] | None:
+    """(order line, what the customer said about it) for the lines the task is about; None if unclear."""
+    turns = _task_turns(dialog, task)
+    lines = order["items"]
+    mentions = slots.products_mentioned(turns)
+    if not mentions:
+        if any(slots.ALL_ITEMS.search(t.text) for t in turns) or len(lines) == 1:
+            return [(line, " ".join(t.text for t in turns)) for line in lines]
+        return None
+    chosen: list[tuple[dict[str, Any], str]] = []
+    for name, turn, start, end in mentions:
+        segment = slots.segment_for(turn, start, end)
+        same = [line for line in lines if line["name"] == name and all(line is not c for c, _ in chosen)]
+        if not same:
+            continue
+        if len(same) > 1 and not slots.ALL_ITEMS.search(segment):
+            described = [
+                line for line in same if any(str(v).lower() in segment.lower() for v in line["options"].values())
+            ]
+            same = described[:1] or same[:1]
+        chosen.extend((line, segment) for line in same)
+    return chosen or None
+
+
+def _ask_items(order: dict[str, Any], verb: str) -> Say:
+    listing = ", ".join(f"{i['name']} ({', '.join(i['options'].values())})" for i in order["items"])
+    return Say(f"Which items of order {order['order_id']} would you like to {verb}? It has: {listing}.")
+
+
+# handlers ------------------------------------------------------------------------------------------------------
+
+
+def _cancel(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
+    reason = slots.cancel_reason(dialog, task.turn.index)
+    if reason is None:
+        return Say(
+            f"I can cancel order {order['order_id']}. May I ask why: is it no longer needed, or was it ordered by "
+            "mistake?"
+        )
+    return Call("cancel_pending_order", {"order_id": order["order_id"], "reason": reason})
+
+
+def _order_address(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
+    address = slots.address_from(dialog, task.turn.index)
+    if address is None and any(
+        "default" in t.text.lower() or "profile" in t.text.lower() for t in _task_turns(dialog, task)
+    ):
+        user = _user(dialog)
+        if not isinstance(user, dict):
+            return user
+        address = dict(user["address"])
+    if address is None:
+        return Say(
+            f"What is the new shipping address for order {order['order_id']}? Please give the street, apartment or "
+            "suite if any, city, state and zip code."
+        )
+    return Call("modify_pending_order_address", {"order_id": order["order_id"], **address})
+
+
+def _user_address(dialog: Dialog, task: Task) -> Step:
+    address = slots.address_from(dialog, task.turn.index)
+    if address is None:
+        return Say("What is your new default address? Please give the street, apartment or suite, city, state and zip.")
+    return Call("modify_user_address", {"user_id": dialog.customer_id, **address})
+
+
+def _payment(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
+    user = _user(dialog)
+    if not isinstance(user, dict):
+        return user
+    method = slots.payment_method_for(dialog, task.turn.index, user, None)
+    current = order["payment_history"][0]["payment_method_id"] if order["payment_history"] else None
+    if method is None or method == current:
+        options = [m for m in user["payment_methods"] if m != current]
+        listing = ", ".join(slots.describe_method(m, user) for m in options)
+        return Say(f"Which payment method should order {order['order_id']} use instead? You have: {listing}.")
+    return Call("modify_pending_order_payment", {"order_id": order["order_id"], "payment_method_id": method})
+
+
+def _return(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
+    chosen = _chosen_lines(dialog, task, order)
+    if chosen is None:
+        return _ask_items(order, "return")
+    user = _user(dialog)
+    if not isinstance(user, dict):
+        return user
+    original = order["payment_history"][0]["payment_method_id"]
+    gift_cards = [m for m, v in user["payment_methods"].items() if v.get("source") == "gift_card"]
+    method = slots.payment_method_for(dialog, task.turn.index, user, order)
+    if method is None and not gift_cards:
+        method = original
+    if method is None or (method != original and method not in gift_cards):
+        options = [original, *[g for g in gift_cards if g != original]]
+        listing = " or ".join(slots.describe_method(m, user) for m in options)
+        return Say(f"Where should the refund go: {listing}?")
+    return Call(
+        "return_delivered_order_items",
+        {
+            "order_id": order["order_id"],
+            "item_ids": [line["item_id"] for line, _ in chosen],
+            "payment_method_id": method,
+        },
+    )
+
+
+def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
+    """Exchange (delivered) or modify (pending): old lines -> resolved new variants, and who pays the difference."""
+    verb = "exchange" if task.kind == "exchange" else "change"
+    chosen = _chosen_lines(dialog, task, order)
+    if chosen is None:
+        return _ask_items(order, verb)
+    new_ids: list[str] = []
+    for line, segment in chosen:
+        product = dialog.product(line["product_id"])
+        if product is None:
+            return Call("get_product_details", {"product_id": line["product_id"]})
+        later = " ".join(
+            t.text for t in _task_turns(dialog, task)[1:] if line["name"].lower() in t.text.lower() or len(chosen) == 1
+        )
+        description = " ".join(part for part in (slots.target_description(segment, line["name"]), later) if part)
+        outcome = resolve(Product.model_validate(product), description, line["item_id"])
+        if outcome.item_id is None:
+            return Say(f"For the {line['name']}: {outcome.message}")
+        new_ids.append(outcome.item_id)
+    user = _user(dialog)
+    if not isinstance(user, dict):
+        return user
+    method = slots.payment_method_for(dialog, task.turn.index, user, order)
+    if method is None and len(user["payment_methods"]) == 1:
+        method = next(iter(user["payment_methods"]))
+    if method is None:
+        listing = ", ".join(slots.describe_method(m, user) for m in user["payment_methods"])
+        return Say(f"Which payment method should cover or receive any price difference? You have: {listing}.")
+    tool = "exchange_delivered_order_items" if task.kind == "exchange" else "modify_pending_order_items"
+    return Call(
+        tool,
+        {
+            "order_id": order["order_id"],
+            "item_ids": [line["item_id"] for line, _ in chosen],
+            "new_item_ids": new_ids,
+            "payment_method_id": method,
+        },
+    )
+
+
+# replies -------------------------------------------------------------------------------------------------------
+
+
+def _track_text(order: dict[str, Any]) -> str:
+    text = f"Order {order['order_id']} is {order['status']}."
+    tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
+    if tracking:
+        text += f" Tracking number{'s' if len(tracking) > 1 else ''}: {', '.join(tracking)}."
+    return text
+
+
+def _refund_text(order: dict[str, Any]) -> str:
+    refunds = [p for p in order.get("payment_history", []) if p["transaction_type"] == "refund"]
+    if not refunds:
+        return f"There are no refunds on order {order['order_id']} (it is {order['status']})."
+    total = sum((Decimal(str(r["amount"])) for r in refunds), Decimal("0"))
+    return (
+        f"Order {order['order_id']} has refunds of ${total:,.2f} in total. Gift-card refunds arrive at once; card and "
+        "PayPal refunds take 5-7 business days."
+    )
+
+
+def _list_orders(dialog: Dialog) -> Step:
+    user = _user(dialog)
+    if not isinstance(user, dict):
+        return user
+    for order_id in user.get("orders", [])[:MAX_ORDERS_TO_SCAN]:
+        if dialog.order(order_id) is None and dialog.tried("get_order_details", order_id=order_id) is None:
+            return Call("get_order_details", {"order_id": order_id})
+    orders = [o for oid in user.get("orders", []) if (o := dialog.order(oid))]
+    if not orders:
+        return Say(f"You have no orders yet. {ANYTHING_ELSE}")
+    listing = "; ".join(f"{o['order_id']}: {o['status']} ({', '.join(i['name'] for i in o['items'])})" for o in orders)
+    return Say(f"Your orders: {listing}. {ANYTHING_ELSE}")
+
+
+def _after_write(dialog: Dialog, event: ToolEvent) -> Say:
+    if event.declined:
+        return Say("All right, I haven't changed anything. What would you like to do instead?")
+    if not event.ok:
+        return Say(f"I'm sorry, I couldn't do that: {event.text.removeprefix('Error: ')}. {ANYTHING_ELSE}")
+    data = event.data if isinstance(event.data, dict) else {}
+    order_id = data.get("order_id", "")
+    texts = {
+        "cancel_pending_order": f"Done: order {order_id} is cancelled, and the refund is on its way.",
+        "modify_pending_order_address": f"Done: order {order_id} will ship to the new address.",
+        "modify_pending_order_items": f"Done: order {order_id} has been updated and is now {data.get('status')}.",
+        "modify_pending_order_payment": f"Done: order {order_id} is now paid with the new payment method.",
+        "modify_user_address": "Done: your default address is updated.",
+        "return_delivered_order_items": (
+            f"Done: the return for order {order_id} is requested. You'll receive an email with the return label and "
+            "instructions."
+        ),
+        "exchange_delivered_order_items": (
+            f"Done: the exchange for order {order_id} is requested. You'll receive an email with instructions for "
+            "sending the items back."
+        ),
+    }
+    return Say(f"{texts[event.name]} {ANYTHING_ELSE}")
