@@ -11,9 +11,14 @@
     ├── ToolCallError               the call itself is malformed
     │   ├── UnknownToolError        no tool of that name (``available`` lists the tools)
     │   └── ToolArgumentsError      missing, unexpected or mistyped arguments (``field``)
-    └── StoreError                  the database failed; nothing was written
-        ├── StoreUnavailableError   down, unreachable or locked: retryable
-        └── StoreIntegrityError     the database refused the write (constraint): terminal
+    ├── StoreError                  the database failed; nothing was written
+    │   ├── StoreUnavailableError   down, unreachable or locked: retryable
+    │   └── StoreIntegrityError     the database refused the write (constraint): terminal
+    └── RetrievalError              catalog or knowledge search cannot run; ``install`` says what would fix it
+        ├── EmbedderUnavailableError    the embedding model is not installed, or its service refused the call
+        │   └── EmbedderRetryableError  the embedding service is down or rate-limited: retryable
+        ├── VectorExtensionMissingError the database has no vector search (pgvector, sqlite-vec)
+        └── IndexNotReadyError          the store has not been indexed yet (``shopkeep index``)
 
 ``RetryableError`` marks the errors worth retrying; retryable vs terminal is a type, never a string.
 The API maps these to status codes in one place; tool errors become structured tool messages.
@@ -106,3 +111,27 @@ class StoreUnavailableError(StoreError, RetryableError):
 
 class StoreIntegrityError(StoreError):
     """The database refused the write."""
+
+
+class RetrievalError(ShopkeepError):
+    """Search cannot run. ``install`` names what to install or run to fix it (empty when nothing applies)."""
+
+    def __init__(self, message: str, *, install: str = "") -> None:
+        super().__init__(message)
+        self.install = install
+
+
+class EmbedderUnavailableError(RetrievalError):
+    """The embedding model is missing, misconfigured, or its service refused the request."""
+
+
+class EmbedderRetryableError(EmbedderUnavailableError, RetryableError):
+    """The embedding service is unreachable, overloaded or rate-limiting: the same call may succeed later."""
+
+
+class VectorExtensionMissingError(RetrievalError):
+    """The store's database has no vector search extension."""
+
+
+class IndexNotReadyError(RetrievalError):
+    """The catalog or knowledge base has not been indexed in this store."""

@@ -117,9 +117,9 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
             f"the items back; an order can be exchanged only once. {ask}"
         )
     if tool == "return_delivered_order_items" and order is not None:
-        items = _items_by_id(order, arguments["item_ids"])
+        returned = _items_by_id(order, arguments["item_ids"])
         return (
-            f"I'll request a return on order {order.order_id} for: {', '.join(items)}. "
+            f"I'll request a return on order {order.order_id} for: {', '.join(returned)}. "
             f"Refund: {_money(_returned_total(order, arguments['item_ids']))} to "
             f"{_method(customer, arguments['payment_method_id'])} once the items reach us. "
             f"An order can be returned only once. {ask}"

@@ -1,21 +1,69 @@
-"""The FastAPI application factory. Nothing outside ``api/`` imports FastAPI."""
+"""The FastAPI application factory. Nothing outside ``api/`` imports FastAPI.
+
+The app owns the conversation service's lifecycle: its lifespan opens the checkpointer and builds the service
+once (unless a ready service is injected, as tests do), and closes the checkpointer on shutdown.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from shopkeep import __version__
+from shopkeep.agents.checkpoint import open_checkpointer
+from shopkeep.agents.factory import build_service
+from shopkeep.agents.service import ConversationService
+from shopkeep.api import conversations
+from shopkeep.api.errors import install_error_handlers
+from shopkeep.api.web import install_web_chat
 from shopkeep.errors import StoreError
 from shopkeep.settings import Settings
 from shopkeep.store import CommerceStore
 
+DESCRIPTION = """
+Shopkeep's conversation API: start a conversation, send the customer's messages, read the transcript.
 
-def create_app(settings: Settings, store: CommerceStore) -> FastAPI:
-    """Build the app around an opened store."""
-    app = FastAPI(title="Shopkeep", version=__version__)
+Consequential actions (cancel, modify, return, exchange, address change, order) never run on a message alone: the
+assistant first answers with a **proposal** (`awaiting_confirmation: true`, an exact `summary` and a
+`fingerprint`), and the action runs only when the next message is an explicit yes for that fingerprint.
+
+Errors share one body, `{"code", "message", "error_id"?, "details"?}`; a 500 carries only an `error_id`.
+"""
+
+TAGS = [
+    {"name": "conversations", "description": "Chat with the assistant: REST and server-sent events."},
+    {"name": "ops", "description": "Health of the service."},
+]
+
+
+def create_app(settings: Settings, store: CommerceStore, *, service: ConversationService | None = None) -> FastAPI:
+    """Build the app around an opened store; the conversation service is built at start-up unless given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service is not None:
+            app.state.service = service
+            yield
+            return
+        with open_checkpointer(settings.resolved_checkpoint_url()) as checkpointer:
+            app.state.service = build_service(settings, store, checkpointer)
+            yield
+
+    app = FastAPI(
+        title="Shopkeep",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.store = store
+    install_error_handlers(app)
+    app.include_router(conversations.router)
+    install_web_chat(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and store reachability")
     def healthz() -> JSONResponse:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy.exc import OperationalError
+from structlog.testing import capture_logs
 
 import shopkeep.store.sqlite as sqlite_backend
 from shopkeep.errors import RetryableError, StoreUnavailableError, UnknownToolError
@@ -50,7 +50,7 @@ def store(sqlite_template: Path, tmp_path: Path) -> Iterator[SqlCommerceStore]:
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
     """Store failures are logged (and rendering tracebacks to the console is slow): capture them instead."""
-    with structlog.testing.capture_logs() as captured:
+    with capture_logs() as captured:
         yield captured
 
 

@@ -160,9 +160,7 @@ def test_a_customer_can_modify_items_and_payment_of_their_own_pending_order(stor
 
 
 @pytest.mark.parametrize(("name", "arguments"), FOREIGN)
-def test_another_customers_record_is_not_found(
-    name: str, arguments: dict[str, Any], store: SqlCommerceStore
-) -> None:
+def test_another_customers_record_is_not_found(name: str, arguments: dict[str, Any], store: SqlCommerceStore) -> None:
     key = "order_id" if "order_id" in arguments else "user_id"
     unknown_id = "#W0000000" if key == "order_id" else "nobody_0000"
     ctx = as_customer(store, A)

