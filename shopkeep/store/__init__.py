@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from shopkeep.errors import StoreUnavailableError
 from shopkeep.store import migrate
 from shopkeep.store.base import CommerceStore, StoreSession
 from shopkeep.store.sql import SqlCommerceStore
@@ -28,7 +30,11 @@ def open_store(url: str, *, upgrade: bool = True) -> SqlCommerceStore:
         raise ValueError(f"unsupported store URL {url!r}: use sqlite:///, postgresql+psycopg:// or oracle+oracledb://")
     store = SqlCommerceStore(engine, row_locks=backend != "sqlite")
     if upgrade:
-        migrate.upgrade(engine)
+        try:
+            migrate.upgrade(engine)
+        except OperationalError as exc:  # down, unreachable or locked: the same typed error as any session
+            engine.dispose()
+            raise StoreUnavailableError(f"the store is unavailable ({store.url}): {exc.orig}") from exc
     return store
 
 

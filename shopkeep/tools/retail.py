@@ -42,6 +42,7 @@ ZERO = Decimal("0.00")
 
 
 def _order(ctx: ToolContext, session: StoreSession, order_id: str, *, for_update: bool = False) -> Order:
+    ctx.require_customer()  # before the lookup: an unauthenticated caller must not learn which ids exist
     order = session.get_order(order_id, for_update=for_update)
     if order is None:
         raise NotFoundError("Order", order_id)
@@ -50,6 +51,7 @@ def _order(ctx: ToolContext, session: StoreSession, order_id: str, *, for_update
 
 
 def _customer(ctx: ToolContext, session: StoreSession, user_id: str, *, for_update: bool = False) -> Customer:
+    ctx.require_customer()  # before the lookup: an unauthenticated caller must not learn which ids exist
     customer = session.get_customer(user_id, for_update=for_update)
     if customer is None:
         raise NotFoundError("User", user_id)
@@ -120,14 +122,15 @@ def find_user_id_by_name_zip(ctx: ToolContext, first_name: str, last_name: str, 
 
 
 def _authenticated(ctx: ToolContext, found: list[str]) -> str:
+    already = ctx.customer_id if ctx.scope == "customer" else None
+    if already is not None and (not found or found[0] != already):
+        # The same answer whether the details match nobody or somebody else: nothing is learned about others.
+        raise RuleViolationError(
+            "This conversation is already verified as another customer; one customer per conversation"
+        )
     if not found:
         raise NotFoundError("User", "", "User not found")
-    user_id = found[0]
-    if ctx.scope == "customer" and ctx.customer_id is not None and ctx.customer_id != user_id:
-        raise RuleViolationError(
-            "This conversation is already authenticated as another customer; one customer per conversation"
-        )
-    return user_id
+    return found[0]
 
 
 def get_user_details(ctx: ToolContext, user_id: str) -> Customer:

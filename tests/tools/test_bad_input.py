@@ -115,11 +115,6 @@ def test_missing_argument_text_is_taus() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: with 3+ missing arguments Python writes \"'a', 'b', and 'c'\"; _arguments_error joins with "
-    "' and ' only",
-)
 def test_three_missing_arguments_use_pythons_list_format(store: SqlCommerceStore) -> None:
     arguments = {"order_id": PENDING}
     outcome = REGISTRY.call("modify_pending_order_items", arguments, ToolContext(store=store))
@@ -145,11 +140,6 @@ def test_unexpected_arguments_give_pythons_text(name: str, arguments: dict[str, 
     assert store_hash(store) == INITIAL_HASH
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Python reports an unexpected keyword before missing ones; _arguments_error checks "
-    "missing first",
-)
 def test_unexpected_and_missing_reports_the_unexpected_one(store: SqlCommerceStore) -> None:
     arguments = {"order_id": PENDING, "verbose": True}
     outcome = REGISTRY.call("cancel_pending_order", arguments, ToolContext(store=store))
