@@ -6,13 +6,14 @@ import os
 
 from rich.console import Console
 
-from bench import tools
+from bench import query_parser, tools
 
 
 def main() -> None:
     console = Console(width=120)
     postgres_url = os.environ.get("SHOPKEEP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     tools.run(console, postgres_url)
+    query_parser.run(console)
 
 
 if __name__ == "__main__":
