@@ -10,11 +10,23 @@ from typing import cast
 
 from shopkeep.llm.local.nlu import NLU
 
+from langchain_core.messages import AIMessage
+
 from shopkeep.agents.deps import Route
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
+ANSWER_WORDS = 8
+SWITCH_WHILE_ANSWERING = 0.85
+
+
+def _asked_a_question(state: ConversationState) -> bool:
+    """The assistant's last reply ended with a question, so the new message most likely answers it."""
+    for message in reversed(state.get("messages", [])[:-1]):
+        if isinstance(message, AIMessage) and message.content:
+            return str(message.content).rstrip().endswith("?")
+    return False
 
 
 class LocalRouter:
@@ -25,7 +37,11 @@ class LocalRouter:
         result = self._nlu.analyze(text)
         active = state.get("active_agent")
         agent = self._nlu.taxonomy.agent_for(result.intent)
-        if active is not None and (result.intent in STAY_INTENTS or result.confidence < STAY_BELOW_CONFIDENCE):
+        if active is not None and (
+            result.intent in STAY_INTENTS
+            or result.confidence < STAY_BELOW_CONFIDENCE
+            or (_asked_a_question(state) and (len(text.split()) <= ANSWER_WORDS or result.confidence < SWITCH_WHILE_ANSWERING))
+        ):
             agent = active
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"

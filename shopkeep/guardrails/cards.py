@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Protocol
 
 _CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
@@ -40,3 +42,23 @@ def mask_card_numbers(text: str) -> tuple[str, list[str]]:
         last = end
     pieces.append(text[last:])
     return "".join(pieces), numbers
+
+
+class Vaulted(Protocol):
+    token: str
+    brand: str
+    last_four: str
+
+
+def vault_card_numbers(text: str, put: Callable[[str], Vaulted]) -> tuple[str, list[Vaulted]]:
+    """Each card number swapped for a vault token (``put`` stores the number) before anything else sees the text."""
+    cards: list[Vaulted] = []
+    pieces: list[str] = []
+    last = 0
+    for start, end, digits in find_card_numbers(text):
+        card = put(digits)
+        cards.append(card)
+        pieces += [text[last:start], f"[{card.brand} card ending {card.last_four}, vault token {card.token}]"]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces), cards

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
+ANSWER_WORDS = 8
+
+
+@lru_cache(maxsize=4096)
+def analyze(nlu: NLU, text: str) -> NLUResult:
+    """NLU results are pure functions of the text: each message is analyzed once, not at every step."""
+    return nlu.analyze(text)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,12 @@ class Turn:
     text: str
     nlu: NLUResult
     index: int
+    answering: bool = False
+    """The assistant's previous message asked a question, so this one most likely answers it."""
+
+    @property
+    def short(self) -> bool:
+        return len(self.text.split()) <= ANSWER_WORDS
 
 
 @dataclass
@@ -57,11 +70,13 @@ class Dialog:
     events: list[ToolEvent] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.turns = [
-            Turn(str(m.content), self.nlu.analyze(str(m.content)), n)
-            for n, m in enumerate(self.messages)
-            if isinstance(m, HumanMessage)
-        ]
+        self.turns = []
+        asked = False
+        for n, m in enumerate(self.messages):
+            if isinstance(m, HumanMessage):
+                self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked))
+            elif isinstance(m, AIMessage) and m.content:
+                asked = str(m.content).rstrip().endswith("?")
         calls: dict[str, ToolCall] = {}
         self.events = []
         for n, message in enumerate(self.messages):

@@ -12,6 +12,7 @@ from typing import Any
 from shopkeep.domain import Product
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
+from shopkeep.llm.local.policies import support
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
 from shopkeep.llm.local.resolve import resolve
@@ -63,18 +64,29 @@ class Task:
     turn: Turn
 
 
+NEW_TASK_CONFIDENCE = 0.6
+NEW_TASK_WHILE_ANSWERING = 0.85
+
+
 def _task_of(turn: Turn) -> str | None:
-    if turn.nlu.intent in TASK_OF_INTENT:
-        return TASK_OF_INTENT[turn.nlu.intent]
-    for intent, probability in turn.nlu.top[:3]:
-        if intent in TASK_OF_INTENT and probability >= 0.2:
-            return TASK_OF_INTENT[intent]
-    return None
+    """The task a message asks for. A hesitant classification is not one, and neither is a short answer to the
+    assistant's question ("use my credit card" after "which payment method?")."""
+    if turn.nlu.intent not in TASK_OF_INTENT or turn.nlu.confidence < NEW_TASK_CONFIDENCE:
+        return None
+    if turn.answering and (turn.short or turn.nlu.confidence < NEW_TASK_WHILE_ANSWERING):
+        return None
+    return TASK_OF_INTENT[turn.nlu.intent]
+
+
+LEAVE_INTENTS = frozenset({"deny", "goodbye", "thanks"})
 
 
 def active_task(dialog: Dialog) -> Task | None:
-    """The newest task the customer asked for that no write has finished (done or declined) since."""
+    """The newest task the customer asked for that no write has finished (done or declined) since, and that the
+    customer has not walked away from ("no, that's all", "thanks, bye")."""
     for turn in reversed(dialog.turns):
+        if turn.nlu.intent in LEAVE_INTENTS and turn.nlu.confidence >= NEW_TASK_CONFIDENCE:
+            return None
         kind = _task_of(turn)
         if kind is None:
             continue
@@ -94,6 +106,9 @@ def decide(dialog: Dialog) -> Step:
     if step is not None:
         return step
     task = active_task(dialog)
+    last = dialog.last_turn
+    if task is None and last is not None and last.nlu.intent in support.SMALL_TALK:
+        return support.decide(dialog)
     if task is None:
         return Say(
             "How can I help with your orders? I can check an order's status, cancel or change a pending order, "
