@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from shopkeep.llm.local.dialog import asks_for_answer
 from shopkeep.llm.local.nlu import NLU
 
 from langchain_core.messages import AIMessage
@@ -22,10 +23,10 @@ SWITCH_WHILE_ANSWERING = 0.85
 
 
 def _asked_a_question(state: ConversationState) -> bool:
-    """The assistant's last reply ended with a question, so the new message most likely answers it."""
+    """The assistant's last reply asked something specific, so the new message most likely answers it."""
     for message in reversed(state.get("messages", [])[:-1]):
         if isinstance(message, AIMessage) and message.content:
-            return str(message.content).rstrip().endswith("?")
+            return asks_for_answer(str(message.content))
     return False
 
 
@@ -40,7 +41,10 @@ class LocalRouter:
         if active is not None and (
             result.intent in STAY_INTENTS
             or result.confidence < STAY_BELOW_CONFIDENCE
-            or (_asked_a_question(state) and (len(text.split()) <= ANSWER_WORDS or result.confidence < SWITCH_WHILE_ANSWERING))
+            or (
+                _asked_a_question(state)
+                and (len(text.split()) <= ANSWER_WORDS or result.confidence < SWITCH_WHILE_ANSWERING)
+            )
         ):
             agent = active
         if agent not in AGENTS:

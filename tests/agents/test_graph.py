@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.deps import AgentDeps, Route
 from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.agents.toolkit import agent_registry
+from shopkeep.payments.vault import MemoryCardVault
 from shopkeep.store import SqlCommerceStore
 from tests.support.scripted_model import ScriptedChatModel, call, say
 
@@ -179,6 +182,22 @@ def test_card_numbers_never_reach_the_model(store: SqlCommerceStore) -> None:
     assert "4242 4242 4242 4242" not in seen and "[card ending 4242]" in seen
     assert "never keep card numbers" in result.reply
     model.assert_done()
+
+
+def test_a_typed_card_is_vaulted_before_anything_keeps_it(store: SqlCommerceStore, tmp_path: Any) -> None:
+    vault = MemoryCardVault()
+    model = ScriptedChatModel(steps=[say("Noted.")])
+    deps = AgentDeps(store=store, brains=lambda _agent: model, router=FixedRouter("support"), registry=agent_registry())
+    with open_checkpointer(f"sqlite:///{tmp_path / 'checkpoints.db'}") as checkpointer:
+        service = ConversationService(build_graph(deps, checkpointer=checkpointer), store, vault=vault)
+        cid = service.start()
+        result = service.send(cid, "pay with 4242-4242-4242-4242 please")
+    seen = str(model.calls[0][-1].content)
+    token = seen.split("vault token ")[1].split("]")[0]
+    assert "4242-4242-4242-4242" not in seen and vault.describe(token).last_four == "4242"
+    assert "secured the card ending 4242" in result.reply
+    for path in (tmp_path / "checkpoints.db", Path(store.engine.url.database or "")):
+        assert b"4242424242424242" not in path.read_bytes() and b"4242-4242-4242-4242" not in path.read_bytes()
 
 
 def test_topology_snapshot(store: SqlCommerceStore) -> None:

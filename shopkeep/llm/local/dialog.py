@@ -16,6 +16,19 @@ from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
 ANSWER_WORDS = 8
+OPEN_QUESTIONS = (
+    "anything else i can help you with?",
+    "what can i do for you?",
+    "what would you like to do instead?",
+    "what would you like to do next?",
+    "could you rephrase what you need?",
+)
+
+
+def asks_for_answer(reply: str) -> bool:
+    """The assistant asked something specific (a slot, a choice), not an open "anything else?"."""
+    text = reply.rstrip().lower()
+    return text.endswith("?") and not text.endswith(OPEN_QUESTIONS)
 
 
 @lru_cache(maxsize=4096)
@@ -76,7 +89,7 @@ class Dialog:
             if isinstance(m, HumanMessage):
                 self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked))
             elif isinstance(m, AIMessage) and m.content:
-                asked = str(m.content).rstrip().endswith("?")
+                asked = asks_for_answer(str(m.content))
         calls: dict[str, ToolCall] = {}
         self.events = []
         for n, message in enumerate(self.messages):

@@ -79,13 +79,21 @@ def _task_of(turn: Turn) -> str | None:
 
 
 LEAVE_INTENTS = frozenset({"deny", "goodbye", "thanks"})
+SLOT_ENTITIES = frozenset({"cancel_reason", "payment_method", "address", "order_id", "product", "option", "email", "zip"})
+
+
+def _leaves(turn: Turn) -> bool:
+    """ "No, that's all" leaves the task; "no longer needed" (a deny-sounding answer carrying a slot) does not."""
+    if turn.nlu.intent not in LEAVE_INTENTS or turn.nlu.confidence < NEW_TASK_CONFIDENCE:
+        return False
+    return not any(e.type in SLOT_ENTITIES for e in turn.nlu.entities)
 
 
 def active_task(dialog: Dialog) -> Task | None:
     """The newest task the customer asked for that no write has finished (done or declined) since, and that the
     customer has not walked away from ("no, that's all", "thanks, bye")."""
     for turn in reversed(dialog.turns):
-        if turn.nlu.intent in LEAVE_INTENTS and turn.nlu.confidence >= NEW_TASK_CONFIDENCE:
+        if _leaves(turn):
             return None
         kind = _task_of(turn)
         if kind is None:
