@@ -17,9 +17,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict
-from shopkeep.llm.local.nlu import NLU
 
 from shopkeep.llm.local.dialog import Dialog
+from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Step
 
 Policy = Callable[[Dialog], Step]

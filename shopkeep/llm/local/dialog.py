@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+
 from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"

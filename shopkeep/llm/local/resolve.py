@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shopkeep.domain import Product
 from shopkeep.retrieval.query import QueryParser
 from shopkeep.retrieval.variants import resolve_variant
-
-from shopkeep.domain import Product
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopkeep.llm.local.policies import account, escalation, orders, support
+from shopkeep.llm.local.policies import account, cart, catalog, checkout, escalation, orders, support
 from shopkeep.llm.local.policies.base import Step
 
 POLICIES = {
@@ -10,10 +10,9 @@ POLICIES = {
     "account": account.decide,
     "support": support.decide,
     "escalation": escalation.decide,
-    # catalog, cart and checkout policies are registered as their modules land (issue 4)
-    "catalog": support.decide,
-    "cart": support.decide,
-    "checkout": support.decide,
+    "catalog": catalog.decide,
+    "cart": cart.decide,
+    "checkout": checkout.decide,
 }
 
 __all__ = ["POLICIES", "Step"]

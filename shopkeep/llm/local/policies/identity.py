@@ -36,9 +36,11 @@ def identify(dialog: Dialog) -> Step | None:
         if dialog.tried("find_user_id_by_email", email=email) is None:
             return Call("find_user_id_by_email", {"email": email})
     names = [n for e in dialog.entities("person_name") if (n := _name(e.value))]
-    zips = dialog.entities("zip")
+    zips = [str(e.value) for e in dialog.entities("zip")] + [
+        str(e.value["zip"]) for e in dialog.entities("address") if isinstance(e.value, dict) and e.value.get("zip")
+    ]
     if names and zips:
-        (first, last), zip_code = names[-1], str(zips[-1].value)
+        (first, last), zip_code = names[-1], zips[-1]
         if dialog.tried("find_user_id_by_name_zip", first_name=first, last_name=last, zip=zip_code) is None:
             return Call("find_user_id_by_name_zip", {"first_name": first, "last_name": last, "zip": zip_code})
     if any(e.name.startswith("find_user_id") and not e.ok for e in dialog.events):

@@ -1,17 +1,26 @@
-"""The support specialist: greetings and small talk, what the assistant can do, and out-of-scope refusals.
+"""The support specialist: knowledge-base answers with citations, greetings and small talk, what the assistant can
+do, clarification of messages it cannot read, and out-of-scope refusals.
 
-Knowledge-base answers (with citations) join here once ``search_knowledge`` is bound to this agent.
+A knowledge answer quotes the sentences of the best passage ``search_knowledge`` returned that share the most words
+with the question, and cites the passage's source id. When no well-ranked passage contains at least half of the
+question's content words, the assistant says it is not sure and offers a human colleague instead of guessing.
 """
 
 from __future__ import annotations
 
-from shopkeep.llm.local.dialog import Dialog
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Say, Step
+import re
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
+from shopkeep.llm.local.policies import escalation
+from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 
 CAPABILITIES = (
-    "I can help you find products, manage your cart, check an order's status and tracking, cancel or change a pending "
-    "order, return or exchange delivered items, update your address, and answer questions about our policies. "
-    "I can also pass you to a human colleague."
+    "I can help you find products, manage your cart, check out, check an order's status and tracking, cancel or "
+    "change a pending order, return or exchange delivered items, update your address, and answer questions about "
+    "our policies. I can also pass you to a human colleague."
 )
 SMALL_TALK = {
     "greeting": f"Hi! I'm the Shopkeep Demo Store assistant. {CAPABILITIES} What can I do for you?",
@@ -26,12 +35,143 @@ OUT_OF_SCOPE = (
     "Sorry, I can only help with shopping at this store: products, your cart, orders, returns and our policies. "
     f"Could you rephrase what you need? {CAPABILITIES}"
 )
+CLARIFY = f"Sorry, I didn't quite understand that. {CAPABILITIES} What can I do for you?"
+OTHER_LANGUAGE = f"Sorry, I can only help in English for now. {CAPABILITIES} What can I do for you?"
+HUMAN_OFFER = "Would you like me to pass you to a human colleague?"
+NOT_SURE = f"I'm not sure I have a reliable answer to that in our help pages. {HUMAN_OFFER}"
+KNOWLEDGE_TOOL = "search_knowledge"
+HANDOFF_TOOL = "transfer_to_human_agents"
+OFFER_HUMAN_AFTER = frozenset({"complaint", "payment_issue"})
+"""Intents whose knowledge answer ends with the offer of a human rather than "anything else?"."""
+
+MIN_SCORE = 0.095
+"""The fused rank score below which a passage ranked near the top by only one of vector or full-text search."""
+MIN_COVERAGE = 0.5
+"""The share of the question's content words a passage must contain to be quoted as the answer."""
+QUOTE_SENTENCES = 2
+MAX_QUOTE_CHARS = 400
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
+_STOPWORDS = frozenset(
+    word
+    for line in """
+    a about above after again all am an and any are as at be because been before being below between both but by can
+    could did do does doing down during each few for from further had has have having he her here hers him his how i
+    if in into is it its itself just me more most my myself no nor not now of off on once only or other our ours out
+    over own same she should so some such than that the their theirs them then there these they this those through
+    to too under until up very was we were what when where which while who whom why will with would you your yours
+    yourself please hi hello thanks thank tell know want wanted like get got need let lets id im ive youre dont cant
+    much many also really still ever way thing things something anything someone one ones shop store
+    """.strip().splitlines()
+    for word in line.split()
+)
 
 
 def decide(dialog: Dialog) -> Step:
+    event = dialog.just_ran_tool
+    if event is not None and event.name == HANDOFF_TOOL:
+        return escalation.decide(dialog)
+    if event is not None and event.name == KNOWLEDGE_TOOL:
+        return answer(dialog, event)
     turn = dialog.last_turn
     if turn is None:
         return Say(SMALL_TALK["greeting"])
-    if turn.nlu.intent in SMALL_TALK:
-        return Say(SMALL_TALK[turn.nlu.intent])
-    return Say(OUT_OF_SCOPE)
+    if _accepts_human(dialog, turn):
+        return escalation.decide(dialog)
+    nlu = turn.nlu
+    if nlu.intent in SMALL_TALK and not nlu.clarify:
+        return Say(SMALL_TALK[nlu.intent])
+    if nlu.reason == "other_language":
+        return Say(OTHER_LANGUAGE)
+    if nlu.intent == "out_of_scope" and nlu.reason in (None, "out_of_scope"):
+        return Say(OUT_OF_SCOPE)
+    if nlu.clarify or nlu.intent == "out_of_scope":
+        return Say(CLARIFY)
+    return knowledge(dialog, turn)
+
+
+def _accepts_human(dialog: Dialog, turn: Turn) -> bool:
+    """A yes to the assistant's offer of a human colleague."""
+    if turn.nlu.intent != "affirm":
+        return False
+    for message in reversed(dialog.messages[: turn.index]):
+        if isinstance(message, AIMessage) and message.content:
+            return str(message.content).rstrip().endswith(HUMAN_OFFER)
+    return False
+
+
+# knowledge answers ---------------------------------------------------------------------------------------------
+
+
+def knowledge(dialog: Dialog, turn: Turn) -> Step:
+    """Look the customer's question up in the knowledge base (once per message), then answer from it."""
+    question = turn.text.strip()
+    for event in reversed(dialog.events):
+        if event.index < turn.index:
+            break
+        if event.name == KNOWLEDGE_TOOL and event.args.get("question") == question:
+            return answer(dialog, event)
+    return Call(KNOWLEDGE_TOOL, {"question": question})
+
+
+def answer(dialog: Dialog, event: ToolEvent) -> Say:
+    if not event.ok:
+        return Say(f"I'm sorry, I can't look that up right now. {HUMAN_OFFER}")
+    question = str(event.args.get("question", ""))
+    asked = content_words(question)
+    passages: list[dict[str, Any]] = event.data.get("passages", []) if isinstance(event.data, dict) else []
+    covered = [
+        (shared(asked, content_words(_searchable(p))) / max(len(asked), 1), -rank, p)
+        for rank, p in enumerate(passages)
+        if p["score"] >= MIN_SCORE
+    ]
+    covered = [c for c in covered if c[0] >= MIN_COVERAGE]
+    if not covered:
+        return Say(NOT_SURE)
+    best = max(covered, key=lambda c: (c[0], c[1]))[2]
+    quote = key_sentences(best, asked)
+    turn = dialog.last_turn
+    closing = HUMAN_OFFER if turn is not None and turn.nlu.intent in OFFER_HUMAN_AFTER else ANYTHING_ELSE
+    return Say(f'From our help page "{best["title"]}": "{quote}" (source: {best["source"]}) {closing}')
+
+
+def _searchable(passage: dict[str, Any]) -> str:
+    return f"{passage.get('title', '')} {passage.get('section') or ''} {passage['text']}"
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1}
+
+
+def _same_word(a: str, b: str) -> bool:
+    """"cancel" ~ "cancellation" ~ "cancelling", "deliver" ~ "delivery": one is a prefix of the other (4+ letters)."""
+    short, long_ = sorted((a, b), key=len)
+    return long_.startswith(short) and (len(short) >= 4 or short == long_)
+
+
+def shared(asked: set[str], words: set[str]) -> int:
+    """How many of the question's words the text has."""
+    return sum(1 for a in asked if any(_same_word(a, w) for w in words))
+
+
+def key_sentences(passage: dict[str, Any], asked: set[str]) -> str:
+    """The passage's sentences that share the most words with the question (at most two, in their order). A page's
+    introduction about itself ("This page explains...") is the last choice."""
+    text = str(passage["text"])
+    section = passage.get("section")
+    if section and text.startswith(section):
+        text = text[len(section) :]
+    sentences = [s.strip() for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
+    if not sentences:
+        return text.strip()
+    overlap = [shared(asked, content_words(s)) for s in sentences]
+    ranked = sorted(
+        range(len(sentences)), key=lambda n: ("this page" in sentences[n].lower(), -overlap[n], n)
+    )
+    chosen = [ranked[0]]
+    for n in ranked[1:QUOTE_SENTENCES]:
+        fits = len(sentences[chosen[0]]) + len(sentences[n]) <= MAX_QUOTE_CHARS
+        if overlap[n] and fits and "this page" not in sentences[n].lower():
+            chosen.append(n)
+    return " ".join(sentences[n] for n in sorted(chosen))

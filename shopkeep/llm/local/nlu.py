@@ -1,0 +1,179 @@
+"""The NLU façade of the local brain: one call reads a customer message into an intent and entities.
+
+``NLU.load(settings)`` returns the process-wide instance for those settings' data and cache directories. It is
+cheap: the entity lexicon, the embedding model and the intent classifier are built on first use (``analyze``,
+``warm_up``), once, under a lock, so CLI commands that never analyze a message never pay for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from shopkeep.domain._base import Frozen
+from shopkeep.llm.local._text import clip
+from shopkeep.llm.local.entities import Entity, EntityExtractor
+from shopkeep.llm.local.intents import (
+    IntentClassifier,
+    IntentPrediction,
+    IntentTaxonomy,
+    Reason,
+    TrainingConfig,
+)
+from shopkeep.llm.local.lexicon import ShopLexicon
+from shopkeep.retrieval.embedders.base import Embedder
+from shopkeep.settings import Settings
+from shopkeep.store.seed import demo_db_path
+
+__all__ = ["NLU", "Entity", "NLUResult"]
+
+# Entity types whose words are names or codes, not language: the language check skips them.
+_NOT_LANGUAGE = frozenset(
+    {"email", "order_id", "user_id", "item_id", "product_id", "person_name", "zip", "address", "money"}
+)
+
+
+class NLUResult(Frozen):
+    """What one customer message says."""
+
+    text: str
+    intent: str
+    confidence: float
+    top: tuple[tuple[str, float], ...] = ()
+    """The classifier's raw top 3 (intent, calibrated probability), kept when ``intent`` is out of scope."""
+    entities: tuple[Entity, ...] = ()
+    clarify: bool = False
+    """Ask rather than act: unclear, other language, gibberish, empty, or two close candidates."""
+    reason: Reason | None = None
+    truncated: bool = False
+    """The message was longer than the NLU reads; only its beginning was analyzed."""
+
+    def entities_of(self, kind: str) -> list[Entity]:
+        return [e for e in self.entities if e.type == kind]
+
+    def as_record(self) -> dict[str, object]:
+        """JSON-ready, the shape ``shopkeep nlu classify`` prints (plus top, clarify, reason)."""
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "entities": [e.as_record() for e in self.entities],
+            "top": [[intent, p] for intent, p in self.top],
+            "clarify": self.clarify,
+            "reason": self.reason,
+            "truncated": self.truncated,
+        }
+
+
+class NLU:
+    """Intent + entities for the local brain. Thread-safe; build once per process with ``NLU.load``."""
+
+    _instances: ClassVar[dict[tuple[Path, Path], NLU]] = {}
+    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        intents_path: Path,
+        catalog_path: Path,
+        cache_dir: Path | None,
+        *,
+        embedder: Embedder | None = None,
+        config: TrainingConfig | None = None,
+    ) -> None:
+        self.intents_path = intents_path
+        self.catalog_path = catalog_path
+        self.cache_dir = cache_dir
+        self._embedder = embedder
+        self._config = config
+        self._lock = threading.Lock()
+        self._taxonomy: IntentTaxonomy | None = None
+        self._extractor: EntityExtractor | None = None
+        self._classifier: IntentClassifier | None = None
+
+    @classmethod
+    def load(cls, settings: Settings) -> NLU:
+        """The process-wide NLU for these settings (``data_dir``'s intents and catalog, ``var_dir/nlu`` cache)."""
+        key = (settings.data_dir.resolve(), settings.var_dir.resolve())
+        with cls._instances_lock:
+            found = cls._instances.get(key)
+            if found is None:
+                found = cls._instances[key] = cls(
+                    settings.data_dir / "nlu" / "intents.yaml",
+                    demo_db_path(settings.data_dir),
+                    settings.var_dir / "nlu",
+                )
+            return found
+
+    # -------------------------------------------------------------------------------------------- components
+
+    @property
+    def taxonomy(self) -> IntentTaxonomy:
+        if self._taxonomy is None:
+            with self._lock:
+                if self._taxonomy is None:
+                    self._taxonomy = IntentTaxonomy.load(self.intents_path)
+        return self._taxonomy
+
+    @property
+    def extractor(self) -> EntityExtractor:
+        if self._extractor is None:
+            with self._lock:
+                if self._extractor is None:
+                    self._extractor = EntityExtractor(ShopLexicon.from_tau2_db(self.catalog_path))
+        return self._extractor
+
+    @property
+    def classifier(self) -> IntentClassifier:
+        if self._classifier is None:
+            extractor, taxonomy = self.extractor, self.taxonomy
+            with self._lock:
+                if self._classifier is None:
+                    self._classifier = IntentClassifier.build(
+                        taxonomy,
+                        self._embedder or _local_embedder(),
+                        cache_dir=self.cache_dir,
+                        shop_words=extractor.lexicon.words(),
+                        config=self._config,
+                    )
+        return self._classifier
+
+    def warm_up(self) -> None:
+        """Build everything now (load or train the classifier, load the embedding model) instead of on first use."""
+        self.analyze("hello")
+
+    # -------------------------------------------------------------------------------------------------- reading
+
+    def analyze(self, text: str, *, context_products: Sequence[str] = ()) -> NLUResult:
+        """Intent and entities of one message. ``context_products`` are products under discussion."""
+        return self.analyze_many([text], context_products=context_products)[0]
+
+    def analyze_many(self, texts: Sequence[str], *, context_products: Sequence[str] = ()) -> list[NLUResult]:
+        """``analyze`` for many messages, with their embeddings computed in one batch."""
+        entity_lists = [self.extractor.extract(text, context_products=context_products) for text in texts]
+        ignores = [[(e.start, e.end) for e in entities if e.type in _NOT_LANGUAGE] for entities in entity_lists]
+        predictions = self.classifier.predict_many(texts, ignores=ignores)
+        return [
+            _result(text, prediction, entities)
+            for text, prediction, entities in zip(texts, predictions, entity_lists, strict=True)
+        ]
+
+
+def _result(text: str, prediction: IntentPrediction, entities: list[Entity]) -> NLUResult:
+    return NLUResult(
+        text=text,
+        intent=prediction.intent,
+        confidence=prediction.confidence,
+        top=prediction.top,
+        entities=tuple(entities),
+        clarify=prediction.clarify,
+        reason=prediction.reason,
+        truncated=clip(text)[1],
+    )
+
+
+def _local_embedder() -> Embedder:
+    from shopkeep.retrieval.embedders.local import LocalEmbedder
+
+    return LocalEmbedder()

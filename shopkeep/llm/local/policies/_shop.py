@@ -1,0 +1,409 @@
+"""What the shopping policies (catalog, cart, checkout) read from a conversation: the shopping task the customer is
+on, the products they mean (by name, by position in the last list shown, or from context), the cart as the last
+cart tool returned it, and the few formatting rules their replies share.
+
+Every fact comes from a tool result in the conversation; nothing here knows the catalog by itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage
+
+from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
+from shopkeep.llm.local.policies.base import Call
+
+Kind = Literal["search", "details", "compare", "similar", "add", "remove", "quantity", "view", "knowledge"]
+CATALOG_KINDS: frozenset[Kind] = frozenset({"search", "details", "compare", "similar", "knowledge"})
+CART_KINDS: frozenset[Kind] = frozenset({"add", "remove", "quantity", "view"})
+
+KIND_OF_INTENT: dict[str, Kind] = {
+    "search_products": "search",
+    "product_question": "details",
+    "add_to_cart": "add",
+    "remove_from_cart": "remove",
+    "view_cart": "view",
+}
+CART_TOOLS = ("view_cart", "add_to_cart", "update_cart_quantity", "remove_from_cart")
+LISTING_TOOLS = ("search_products", "recommend_similar")
+SHOWN = 5
+"""How many hits a listing shows (ordinals like "the second one" refer to them)."""
+
+NEW_TASK_CONFIDENCE = 0.6
+NEW_TASK_WHILE_ANSWERING = 0.85
+LEAVE_INTENTS = frozenset({"deny", "goodbye", "thanks"})
+DESCRIBING_TURNS = 6
+
+ADD_OFFER = "Shall I add it to your cart?"
+
+_ORDINAL_WORDS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+}
+_ORDINAL = re.compile(
+    r"\b(?P<word>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th)\b(?!\s+(?:name|time|names))"
+    r"|\b(?:number|no\.?|option|#)\s*(?P<number>[1-5])\b"
+    r"|\bthe\s+(?P<last>last)\s+(?:one|result|option|item|product)\b",
+    re.IGNORECASE,
+)
+SIMILAR = re.compile(
+    r"\b(similar|alternatives?|something (?:else )?like|anything (?:else )?like|other options like|like (?:this|that|"
+    r"it) but|comparable)\b",
+    re.IGNORECASE,
+)
+COMPARE = re.compile(r"\b(compare|comparison|vs\.?|versus|difference|differences|differ|better|which (?:one )?is)\b")
+DETAILS = re.compile(
+    r"\b(tell me (?:more )?about|more about|details?|options?|specs?|colou?rs?|sizes?|in stock|available|"
+    r"availability|how much|price of|what does|does (?:it|the)|is (?:it|the))\b",
+    re.IGNORECASE,
+)
+POLICY_QUESTION = re.compile(
+    r"\b(polic(?:y|ies)|returns?|refunds?|warranty|guarantee|shipping|deliver(?:y|ies)|price match(?:ing)?|"
+    r"exchanges?|cancel(?:lation)?|promo(?:tion)?s?|coupons?|pay(?:ment)? (?:with|by|methods?)|gift cards?|"
+    r"tax(?:es)?)\b",
+    re.IGNORECASE,
+)
+CHANGE_QUANTITY = re.compile(
+    r"\b(quantity|qty)\b|\bmake (?:it|that|them)\s+\d+\b|\b(?:change|set|update)\b.{0,40}\bto\s+\d+\b"
+    r"|\bonly (?:want |need )?(?:\d+|one|two|three)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_QUANTITY_NUMBER = re.compile(
+    r"\b(?:to|add|make it|make that|want|need|only)\s+(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine)\b"
+    r"|\b(?P<m>\d{1,2})\s*(?:x|of|pieces?|units?|items?)\b",
+    re.IGNORECASE,
+)
+
+
+# products ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    """A product the customer means; ``item_id`` when the reference pins one item (a variant-level hit)."""
+
+    product_id: str
+    name: str
+    item_id: str | None = None
+
+
+def money(value: Any) -> str:
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def options_text(options: dict[str, Any]) -> str:
+    return ", ".join(str(v) for v in options.values())
+
+
+def catalog_names(dialog: Dialog) -> dict[str, str]:
+    """Lower-cased product name -> product id, from every tool result that named products."""
+    names: dict[str, str] = {}
+    for event in dialog.events:
+        data = event.data
+        if not event.ok or not isinstance(data, dict):
+            continue
+        if event.name == "list_all_product_types":
+            names.update({str(k).lower(): str(v) for k, v in data.items()})
+        elif event.name in LISTING_TOOLS:
+            for hit in data.get("hits") or data.get("products") or []:
+                names[str(hit["name"]).lower()] = str(hit["product_id"])
+        elif event.name == "get_product_details" and "product_id" in data:
+            names[str(data["name"]).lower()] = str(data["product_id"])
+        elif event.name in CART_TOOLS:
+            for line in data.get("lines", []):
+                names[str(line["name"]).lower()] = str(line["product_id"])
+    return names
+
+
+def name_of(dialog: Dialog, product_id: str) -> str | None:
+    return next((name for name, pid in _titles(dialog).items() if pid == product_id), None)
+
+
+def _titles(dialog: Dialog) -> dict[str, str]:
+    """Product name (as the catalog writes it) -> product id."""
+    titles: dict[str, str] = {}
+    for event in dialog.events:
+        data = event.data
+        if not event.ok or not isinstance(data, dict):
+            continue
+        if event.name == "list_all_product_types":
+            titles.update({str(k): str(v) for k, v in data.items()})
+        elif event.name in LISTING_TOOLS:
+            titles.update(
+                {str(h["name"]): str(h["product_id"]) for h in data.get("hits") or data.get("products") or []}
+            )
+        elif event.name == "get_product_details" and "product_id" in data:
+            titles[str(data["name"])] = str(data["product_id"])
+        elif event.name in CART_TOOLS:
+            titles.update({str(line["name"]): str(line["product_id"]) for line in data.get("lines", [])})
+    return titles
+
+
+def listing_before(dialog: Dialog, index: int) -> list[dict[str, Any]]:
+    """The hits of the last product list shown before message ``index`` (as many as the reply showed)."""
+    for event in reversed(dialog.events):
+        if event.index < index and event.ok and event.name in LISTING_TOOLS and isinstance(event.data, dict):
+            hits = event.data.get("hits") or event.data.get("products") or []
+            return list(hits[:SHOWN])
+    return []
+
+
+def ordinal(turn: Turn) -> int | None:
+    """The position a message points at ("the second one" -> 2, "the last one" -> -1), if any."""
+    match = _ORDINAL.search(turn.text)
+    if match is None:
+        return None
+    if match.group("word"):
+        return _ORDINAL_WORDS[match.group("word").lower()]
+    if match.group("number"):
+        return int(match.group("number"))
+    return -1
+
+
+def pick(items: list[Any], position: int) -> Any | None:
+    if position == -1:
+        return items[-1] if items else None
+    return items[position - 1] if 0 < position <= len(items) else None
+
+
+def named_products(turn: Turn) -> list[str]:
+    return [str(e.value) for e in turn.nlu.entities if e.type == "product"]
+
+
+def refs_in(dialog: Dialog, turn: Turn) -> tuple[list[ProductRef], list[str]]:
+    """The products a message names or points at, and the names no tool result has given an id yet."""
+    titles = {name.lower(): (name, pid) for name, pid in _titles(dialog).items()}
+    refs: list[ProductRef] = []
+    unknown: list[str] = []
+    for name in named_products(turn):
+        found = titles.get(name.lower())
+        if found is None:
+            unknown.append(name)
+        elif all(r.product_id != found[1] for r in refs):
+            refs.append(ProductRef(found[1], found[0]))
+    position = ordinal(turn)
+    if position is not None:
+        hit = pick(listing_before(dialog, turn.index), position)
+        if hit is not None:
+            refs.append(ProductRef(str(hit["product_id"]), str(hit["name"]), hit.get("item_id")))
+    return refs, unknown
+
+
+def look_up_names(dialog: Dialog, unknown: list[str]) -> Call | None:
+    """Product names need ids: list the catalog's products once (names the store does not sell stay unknown)."""
+    if unknown and dialog.tried("list_all_product_types") is None:
+        return Call("list_all_product_types")
+    return None
+
+
+def focus(dialog: Dialog, before: int) -> ProductRef | None:
+    """The product the conversation was about before message ``before``: the newest one named, pointed at,
+    or looked up."""
+    best: tuple[int, ProductRef] | None = None
+    for turn in dialog.turns:
+        if turn.index >= before:
+            break
+        refs, _ = refs_in(dialog, turn)
+        if refs:
+            best = (turn.index, refs[-1])
+    for event in dialog.events:
+        if (
+            event.index >= before
+            or not event.ok
+            or not isinstance(event.data, dict)
+            or (best and event.index < best[0])
+        ):
+            continue
+        if event.name == "get_product_details" and "product_id" in event.data:
+            best = (event.index, ProductRef(str(event.data["product_id"]), str(event.data["name"])))
+        elif event.name == "find_variant" and (name := name_of(dialog, str(event.data["product_id"]))):
+            exact = event.data["matches"][0]["item_id"] if event.data["status"] == "exact" else None
+            best = (event.index, ProductRef(str(event.data["product_id"]), name, exact))
+    return best[1] if best else None
+
+
+def describing_text(dialog: Dialog, ref: ProductRef, upto: int) -> str:
+    """What the customer said about the options of one product, up to message ``upto``: the recent messages that
+    name no other product, with an option value replaced by a later one of the same option ("black ... actually
+    red" reads as "red")."""
+    turns: list[Turn] = []
+    for turn in reversed([t for t in dialog.turns if t.index <= upto]):
+        refs, unknown = refs_in(dialog, turn)
+        others = [r for r in refs if r.product_id != ref.product_id] + [n for n in unknown if n != ref.name]
+        if others or len(turns) == DESCRIBING_TURNS:
+            break
+        turns.append(turn)
+    turns.reverse()
+    latest: dict[str, tuple[int, int]] = {}
+    for turn in turns:
+        for entity in turn.nlu.entities:
+            if entity.type == "option" and entity.key:
+                latest[entity.key] = (turn.index, entity.start)
+    pieces = []
+    for turn in turns:
+        text = turn.text
+        for entity in sorted(turn.nlu.entities, key=lambda e: -e.start):
+            superseded = entity.type == "option" and entity.key and latest[entity.key] != (turn.index, entity.start)
+            if superseded:
+                text = text[: entity.start] + text[entity.end :]
+        pieces.append(text.strip())
+    return "\n".join(p for p in pieces if p)
+
+
+# events ------------------------------------------------------------------------------------------------------------
+
+
+def since(dialog: Dialog, name: str, index: int, **args: Any) -> ToolEvent | None:
+    """The newest call of a tool after message ``index`` with these arguments (ok or not)."""
+    for event in reversed(dialog.events):
+        if event.index <= index:
+            return None
+        if event.name == name and all(event.args.get(k) == v for k, v in args.items()):
+            return event
+    return None
+
+
+def cart_since(dialog: Dialog, index: int) -> ToolEvent | None:
+    """The cart as the newest successful cart tool after message ``index`` returned it."""
+    for event in reversed(dialog.events):
+        if event.index <= index:
+            return None
+        if event.ok and event.name in CART_TOOLS and isinstance(event.data, dict):
+            return event
+    return None
+
+
+def describe_line(line: dict[str, Any]) -> str:
+    options = options_text(line.get("options", {}))
+    return f"{line['quantity']} x {line['name']}" + (f" ({options})" if options else "")
+
+
+def cart_text(cart: dict[str, Any]) -> str:
+    lines = cart.get("lines", [])
+    if not lines:
+        return "Your cart is empty."
+    listing = "; ".join(f"{describe_line(line)} at {money(line['unit_price'])} each" for line in lines)
+    count = cart["item_count"]
+    return f"Your cart: {listing}. Subtotal: {money(cart['subtotal'])} for {count} item{'s' if count != 1 else ''}."
+
+
+# the task ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShopTask:
+    kind: Kind
+    turn: Turn
+
+
+def shop_content(dialog: Dialog, turn: Turn) -> bool:
+    """The message carries something a shopping flow can use (a product, an option, a quantity, a position)."""
+    kinds = {e.type for e in turn.nlu.entities}
+    return bool(kinds & {"product", "option", "quantity", "price_range"}) or ordinal(turn) is not None
+
+
+def leaves(dialog: Dialog, turn: Turn) -> bool:
+    """ "No thanks", "bye": the customer is done with the flow (unless the message also answers it)."""
+    nlu = turn.nlu
+    return nlu.intent in LEAVE_INTENTS and nlu.confidence >= NEW_TASK_CONFIDENCE and not shop_content(dialog, turn)
+
+
+def quantity_of(turns: list[Turn]) -> int | None:
+    """The newest quantity the customer gave in these messages."""
+    for turn in reversed(turns):
+        found = [e.value for e in turn.nlu.entities if e.type == "quantity" and isinstance(e.value, int)]
+        if found:
+            return int(found[-1])
+        match = _QUANTITY_NUMBER.search(turn.text)
+        if match:
+            word = (match.group("n") or match.group("m")).lower()
+            return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+    return None
+
+
+def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
+    """The shopping task a message starts, if it starts one (a short answer to a question does not)."""
+    nlu = turn.nlu
+    kind = KIND_OF_INTENT.get(nlu.intent)
+    if nlu.intent == "place_order" and named_products(turn):
+        kind = "add"
+    if nlu.intent == "change_order" and CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
+        kind = "quantity"
+    if kind is None or nlu.confidence < NEW_TASK_CONFIDENCE:
+        return None
+    refined = _refine(dialog, turn, kind)
+    if turn.answering and nlu.confidence < NEW_TASK_WHILE_ANSWERING and refined not in ("compare", "similar"):
+        return None
+    return refined
+
+
+def _refine(dialog: Dialog, turn: Turn, kind: Kind) -> Kind:
+    """Intents are coarse ("search_products" covers "something similar?"); the words decide the exact task."""
+    refs, unknown = refs_in(dialog, turn)
+    named = len(refs) + len(unknown)
+    if kind in ("search", "details"):
+        entities = {e.type for e in turn.nlu.entities}
+        if POLICY_QUESTION.search(turn.text) and not entities & {"product", "option", "price_range"}:
+            return "knowledge"
+        if SIMILAR.search(turn.text):
+            return "similar"
+        if COMPARE.search(turn.text.lower()) and (named >= 2 or (named == 1 and focus(dialog, turn.index))):
+            return "compare"
+        if kind == "search" and named and (DETAILS.search(turn.text) or ordinal(turn) is not None):
+            return "details"
+        if kind == "details" and not named and focus(dialog, turn.index) is None:
+            return "search"
+    if kind in CART_KINDS and CHANGE_QUANTITY.search(turn.text):
+        return "quantity"
+    return kind
+
+
+def shop_task(dialog: Dialog) -> ShopTask | None:
+    """The shopping task the customer is on: the newest message that starts one, carried on by the messages after
+    it that add to it (a product, an option, a quantity, a position in a list, a yes). An answer that picks a
+    product from a list ("the second one") asks for its details; a yes to "Shall I add it to your cart?" asks to
+    add it. Anything else after the task (a policy question, small talk) ends it."""
+    answers: list[Turn] = []
+    for turn in reversed(dialog.turns):
+        kind = _new_task(dialog, turn)
+        if kind is not None:
+            return _carried(dialog, ShopTask(kind, turn), answers)
+        if leaves(dialog, turn):
+            return None
+        if not (shop_content(dialog, turn) or (turn.answering and turn.nlu.intent == "affirm")):
+            return None
+        answers.insert(0, turn)
+    return None
+
+
+def _carried(dialog: Dialog, task: ShopTask, answers: list[Turn]) -> ShopTask:
+    for answer in reversed(answers):
+        if _offered_add(dialog, answer) and answer.nlu.intent == "affirm":
+            return ShopTask("add", answer)
+        if task.kind in ("search", "similar", "compare") and refs_in(dialog, answer) != ([], []):
+            return ShopTask("details", answer)
+    return task
+
+
+def _offered_add(dialog: Dialog, turn: Turn) -> bool:
+    for message in reversed(dialog.messages[: turn.index]):
+        if isinstance(message, AIMessage) and message.content:
+            return str(message.content).rstrip().endswith(ADD_OFFER)
+    return False
+
+
+def task_turns(dialog: Dialog, task: ShopTask) -> list[Turn]:
+    return [t for t in dialog.turns if t.index >= task.turn.index]

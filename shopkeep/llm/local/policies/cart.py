@@ -1,0 +1,236 @@
+"""The cart specialist's dialog policy: add (the product and the item the customer means, from what they said now
+and earlier), remove, change a quantity, and show the cart with its subtotal.
+
+Items are pinned down by ``find_variant`` over the customer's own option words; when several items still fit, the
+customer is asked which, with the values that are still open. Prices and subtotals come from the cart tools.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shopkeep.llm.local.dialog import Dialog, Turn
+from shopkeep.llm.local.policies import catalog, support
+from shopkeep.llm.local.policies._shop import (
+    CART_KINDS,
+    ProductRef,
+    ShopTask,
+    cart_since,
+    cart_text,
+    describe_line,
+    describing_text,
+    focus,
+    look_up_names,
+    money,
+    named_products,
+    options_text,
+    ordinal,
+    pick,
+    quantity_of,
+    refs_in,
+    shop_task,
+    since,
+    task_turns,
+)
+from shopkeep.llm.local.policies.base import Call, Say, Step
+
+EVERYTHING = re.compile(r"\b(empty|clear|everything|all|whole|entire)\b", re.IGNORECASE)
+CHECKOUT_HINT = 'Say "checkout" when you\'re ready, or keep shopping.'
+
+
+def decide(dialog: Dialog) -> Step:
+    task = shop_task(dialog)
+    if task is None:
+        return support.decide(dialog)
+    if task.kind in CART_KINDS:
+        return handle(dialog, task)
+    return catalog.handle(dialog, task)
+
+
+def handle(dialog: Dialog, task: ShopTask) -> Step:
+    if task.kind == "add":
+        return add(dialog, task)
+    if task.kind == "remove":
+        return _remove(dialog, task)
+    if task.kind == "quantity":
+        return _change_quantity(dialog, task)
+    return _show(dialog, task)
+
+
+# adding --------------------------------------------------------------------------------------------------------
+
+
+def add(dialog: Dialog, task: ShopTask) -> Step:
+    """Add what the customer means: the product (named, pointed at, or under discussion), the item (its options,
+    resolved by ``find_variant``) and the quantity. Ends with the cart's new state from ``add_to_cart``."""
+    done = since(dialog, "add_to_cart", task.turn.index)
+    if done is not None:
+        return _added(done.ok, done.text, done.data, str(done.args.get("item_id")))
+    turns = task_turns(dialog, task)
+    target = _product(dialog, task, turns)
+    if not isinstance(target, ProductRef):
+        return target
+    quantity = quantity_of(turns) or 1
+    mentions_options = any(e.type == "option" for t in turns for e in t.nlu.entities)
+    if target.item_id and not mentions_options:
+        return Call("add_to_cart", {"item_id": target.item_id, "quantity": quantity})
+    product = catalog.product_data(dialog, target.product_id)
+    if not isinstance(product, dict):
+        return product
+    description = describing_text(dialog, target, turns[-1].index) or target.name
+    event = dialog.tried("find_variant", product_id=target.product_id, description=description)
+    if event is None:
+        return Call("find_variant", {"product_id": target.product_id, "description": description})
+    if not event.ok:
+        return Say(f"I'm sorry, I couldn't check that item: {event.text.removeprefix('Error: ')}.")
+    resolution: dict[str, Any] = event.data
+    if resolution["status"] == "exact":
+        return Call("add_to_cart", {"item_id": resolution["matches"][0]["item_id"], "quantity": quantity})
+    if resolution["status"] == "ambiguous":
+        return Say(f"The {target.name} comes in several versions. {resolution['message']}")
+    return Say(f"{resolution['message']} Would you like different options, or something similar?")
+
+
+def _product(dialog: Dialog, task: ShopTask, turns: list[Turn]) -> ProductRef | Step:
+    for turn in reversed(turns):
+        refs, unknown = refs_in(dialog, turn)
+        if refs:
+            return refs[-1]
+        if unknown:
+            return look_up_names(dialog, unknown) or Say(
+                f"Sorry, I couldn't find {unknown[0]} in our catalog. What else can I look for?"
+            )
+    found = focus(dialog, task.turn.index)
+    if found is None:
+        return Say("Which product would you like to add to your cart?")
+    return found
+
+
+def _added(ok: bool, text: str, cart: Any, item_id: str) -> Say:
+    if not ok:
+        return Say(f"I'm sorry, I couldn't add that to your cart: {text.removeprefix('Error: ')}.")
+    line = next((line for line in cart["lines"] if line["item_id"] == item_id), None)
+    if line is None:
+        return Say(f"{cart_text(cart)} {CHECKOUT_HINT}")
+    return Say(
+        f"Added to your cart: {line['name']} ({options_text(line['options'])}) at {money(line['unit_price'])} each, "
+        f"{line['quantity']} in the cart. {_totals(cart)} {CHECKOUT_HINT}"
+    )
+
+
+def _totals(cart: dict[str, Any]) -> str:
+    count = cart["item_count"]
+    return f"Your cart now holds {count} item{'s' if count != 1 else ''}, subtotal {money(cart['subtotal'])}."
+
+
+# removing and changing quantities ------------------------------------------------------------------------------
+
+
+def _current_cart(dialog: Dialog, task: ShopTask) -> dict[str, Any] | Step:
+    """The cart as a cart tool returned it since the task began (looked at first if not)."""
+    event = cart_since(dialog, task.turn.index)
+    if event is None:
+        return Call("view_cart")
+    data: dict[str, Any] = event.data
+    return data
+
+
+def _line(dialog: Dialog, turns: list[Turn], lines: list[dict[str, Any]]) -> dict[str, Any] | Say | None:
+    """The cart line the customer means: by position, by product name (and options among lines of one product),
+    or the only line."""
+    for turn in reversed(turns):
+        position = ordinal(turn)
+        if position is not None and (chosen := pick(lines, position)) is not None:
+            return dict(chosen)
+        names = [n.lower() for n in named_products(turn)]
+        if names:
+            same = [line for line in lines if line["name"].lower() in names]
+            if not same:
+                listing = "; ".join(describe_line(line) for line in lines)
+                return Say(f"There's no {named_products(turn)[0]} in your cart. It has: {listing}.")
+            described = [line for line in same if _describes(turn, line)]
+            candidates = described or same
+            if len(candidates) == 1:
+                return dict(candidates[0])
+            return None
+    return dict(lines[0]) if len(lines) == 1 else None
+
+
+def _describes(turn: Turn, line: dict[str, Any]) -> bool:
+    text = turn.text.lower()
+    return any(str(value).lower() in text for value in line["options"].values())
+
+
+def _which(lines: list[dict[str, Any]], verb: str) -> Say:
+    listing = "; ".join(f"{n}. {describe_line(line)}" for n, line in enumerate(lines, 1))
+    return Say(f"Your cart has: {listing}. Which item would you like to {verb}?")
+
+
+def _remove(dialog: Dialog, task: ShopTask) -> Step:
+    turns = task_turns(dialog, task)
+    done = since(dialog, "remove_from_cart", task.turn.index)
+    if done is not None and not done.ok:
+        return Say(f"I'm sorry, I couldn't remove that: {done.text.removeprefix('Error: ')}.")
+    cart = _current_cart(dialog, task)
+    if not isinstance(cart, dict):
+        return cart
+    lines: list[dict[str, Any]] = cart["lines"]
+    if any(EVERYTHING.search(t.text) for t in turns):
+        if lines:
+            return Call("remove_from_cart", {"item_id": lines[0]["item_id"]})
+        return Say("Your cart is now empty." if done else "Your cart is already empty.")
+    if done is not None:
+        return Say(f"Removed {_removed_name(dialog, str(done.args['item_id']))}. {cart_text(cart)}")
+    if not lines:
+        return Say("Your cart is empty, so there's nothing to remove.")
+    line = _line(dialog, turns, lines)
+    if isinstance(line, Say):
+        return line
+    if line is None:
+        return _which(lines, "remove")
+    return Call("remove_from_cart", {"item_id": line["item_id"]})
+
+
+def _removed_name(dialog: Dialog, item_id: str) -> str:
+    for event in reversed(dialog.events):
+        if event.ok and isinstance(event.data, dict):
+            for line in event.data.get("lines", []):
+                if line.get("item_id") == item_id:
+                    return f"the {line['name']} ({options_text(line['options'])})"
+    return "the item"
+
+
+def _change_quantity(dialog: Dialog, task: ShopTask) -> Step:
+    turns = task_turns(dialog, task)
+    done = since(dialog, "update_cart_quantity", task.turn.index)
+    if done is not None:
+        if not done.ok:
+            return Say(f"I'm sorry, I couldn't change that: {done.text.removeprefix('Error: ')}.")
+        return Say(f"Done. {cart_text(done.data)} {CHECKOUT_HINT}")
+    cart = _current_cart(dialog, task)
+    if not isinstance(cart, dict):
+        return cart
+    lines: list[dict[str, Any]] = cart["lines"]
+    if not lines:
+        return Say("Your cart is empty. Tell me what you're looking for and I'll help you find it.")
+    line = _line(dialog, turns, lines)
+    if isinstance(line, Say):
+        return line
+    if line is None:
+        return _which(lines, "change")
+    quantity = quantity_of(turns)
+    if quantity is None:
+        return Say(f"How many of the {line['name']} ({options_text(line['options'])}) would you like?")
+    return Call("update_cart_quantity", {"item_id": line["item_id"], "quantity": quantity})
+
+
+def _show(dialog: Dialog, task: ShopTask) -> Step:
+    event = since(dialog, "view_cart", task.turn.index)
+    if event is None:
+        return Call("view_cart")
+    if not event.ok:
+        return Say(f"I'm sorry, I couldn't open your cart: {event.text.removeprefix('Error: ')}.")
+    if not event.data["lines"]:
+        return Say("Your cart is empty. Tell me what you're looking for and I'll help you find it.")
+    return Say(f"{cart_text(event.data)} {CHECKOUT_HINT}")

@@ -1,0 +1,286 @@
+"""The catalog specialist's dialog policy: search, product details and questions, comparisons, similar products,
+and the hand-over to the cart when the customer wants to buy what they are looking at.
+
+Every price, option and stock fact in a reply is read from a tool result (search hits, product details, variant
+resolution). A product the conversation has not looked up yet is looked up first; a name the customer uses is
+turned into an id by a tool (``list_all_product_types``), never by the brain.
+
+The catalog and cart specialists share the shopping dialog (``decide``): a customer moves from browsing to the cart
+and back within a message or two, and the router keeps the specialist that asked the last question.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from shopkeep.llm.local.dialog import Dialog, Turn
+from shopkeep.llm.local.policies import cart, support
+from shopkeep.llm.local.policies._shop import (
+    ADD_OFFER,
+    CART_KINDS,
+    SHOWN,
+    ProductRef,
+    ShopTask,
+    describing_text,
+    focus,
+    look_up_names,
+    money,
+    named_products,
+    options_text,
+    refs_in,
+    shop_task,
+    since,
+    task_turns,
+)
+from shopkeep.llm.local.policies.base import Call, Say, Step, failure_reply
+
+DETAILS_OFFER = "Would you like details on one of them?"
+MAX_MATCHES_SHOWN = 5
+
+
+def decide(dialog: Dialog) -> Step:
+    task = shop_task(dialog)
+    if task is None:
+        return support.decide(dialog)
+    if task.kind in CART_KINDS:
+        return cart.handle(dialog, task)
+    return handle(dialog, task)
+
+
+def handle(dialog: Dialog, task: ShopTask) -> Step:
+    if task.kind == "search":
+        return _search(dialog, task)
+    if task.kind == "details":
+        return _details(dialog, task)
+    if task.kind == "compare":
+        return _compare(dialog, task)
+    if task.kind == "similar":
+        return _similar(dialog, task)
+    return support.knowledge(dialog, task.turn)
+
+
+# search --------------------------------------------------------------------------------------------------------
+
+
+def _search(dialog: Dialog, task: ShopTask) -> Step:
+    query = task.turn.text.strip()
+    event = since(dialog, "search_products", task.turn.index, query=query)
+    if event is None:
+        return Call("search_products", {"query": query})
+    if not event.ok:
+        return failure_reply(dialog) or Say(f"I'm sorry, the search didn't work: {event.text.removeprefix('Error: ')}.")
+    data: dict[str, Any] = event.data
+    hits = data["hits"][:SHOWN]
+    notes = [n for n in data.get("notes", []) if not n.startswith("Nothing in the catalog")]
+    if not hits:
+        return Say(_nothing_found(query, task.turn, data.get("notes", [])))
+    read_as = f" (I read that as: {data['understood']})" if data.get("understood") not in (None, "any product") else ""
+    listing = "\n".join(f"{n}. {hit_text(hit, reason=True)}" for n, hit in enumerate(hits, 1))
+    noted = (" " + " ".join(_sentence(n) for n in notes)) if notes else ""
+    return Say(f'Here is what I found for "{query}"{read_as}:{noted}\n{listing}\n{DETAILS_OFFER}')
+
+
+def _nothing_found(query: str, turn: Turn, notes: list[str]) -> str:
+    products = named_products(turn)
+    constrained = any(e.type in ("option", "price_range", "money") for e in turn.nlu.entities)
+    if products and constrained:
+        hint = f'just "{products[0].lower()}", without the options or price limit'
+    elif products:
+        hint = "a more general word for the kind of product you need"
+    else:
+        hint = 'the kind of product you need (for example "kettle" or "headphones"), without options or a price limit'
+    noted = " ".join(_sentence(n) for n in notes)
+    return f'I couldn\'t find anything matching "{query}". {noted} Try broader terms: {hint}.'.replace("  ", " ")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def hit_text(hit: dict[str, Any], *, reason: bool) -> str:
+    """One search (or similar-products) hit: name, options of an item, price or price range, stock, and why."""
+    name = str(hit["name"])
+    if hit.get("item_id") and hit.get("options"):
+        name += f" ({options_text(hit['options'])})"
+    if hit.get("price") is None:
+        price = "price not listed"
+    elif hit.get("price_max") is not None and Decimal(str(hit["price_max"])) != Decimal(str(hit["price"])):
+        price = f"{money(hit['price'])} to {money(hit['price_max'])}"
+    else:
+        price = money(hit["price"])
+    stock = "in stock" if hit.get("available") else "out of stock"
+    why = f" ({_short_reason(str(hit['reason']))})" if reason and hit.get("reason") else ""
+    return f"{name}: {price}, {stock}{why}"
+
+
+def _short_reason(reason: str) -> str:
+    """The search's own reason, without the similarity score when a more telling reason is there."""
+    parts = [p.strip() for p in reason.split(";") if p.strip()]
+    telling = [p for p in parts if not p.startswith("close in meaning")]
+    return "; ".join((telling or parts)[:2])
+
+
+# product details -----------------------------------------------------------------------------------------------
+
+
+def _target(dialog: Dialog, task: ShopTask) -> ProductRef | Step | None:
+    """The product a question is about: named or pointed at in the task's messages (newest first), else the one
+    the conversation was about. A name without an id yet is looked up first."""
+    for turn in reversed(task_turns(dialog, task)):
+        refs, unknown = refs_in(dialog, turn)
+        if refs:
+            return refs[0]
+        if unknown:
+            return look_up_names(dialog, unknown) or Say(
+                f"Sorry, I couldn't find {unknown[0]} in our catalog. What else can I look for?"
+            )
+    return focus(dialog, task.turn.index)
+
+
+def product_data(dialog: Dialog, product_id: str) -> dict[str, Any] | Step:
+    """The product's details from the conversation, or the lookup that gets them."""
+    known = dialog.product(product_id)
+    if known is not None:
+        return known
+    tried = dialog.tried("get_product_details", product_id=product_id)
+    if tried is None:
+        return Call("get_product_details", {"product_id": product_id})
+    return Say(f"I'm sorry, I couldn't look that product up: {tried.text.removeprefix('Error: ')}.")
+
+
+def _asks_about_options(dialog: Dialog, task: ShopTask) -> bool:
+    return any(e.type in ("option", "price_range") for t in task_turns(dialog, task) for e in t.nlu.entities)
+
+
+def _details(dialog: Dialog, task: ShopTask) -> Step:
+    target = _target(dialog, task)
+    if target is None:
+        return Say("Which product would you like to know about?")
+    if not isinstance(target, ProductRef):
+        return target
+    product = product_data(dialog, target.product_id)
+    if not isinstance(product, dict):
+        return product
+    if target.item_id and target.item_id in product["variants"] and not _asks_about_options(dialog, task):
+        return Say(_item_text(product, product["variants"][target.item_id]))
+    if _asks_about_options(dialog, task):
+        return variant_answer(dialog, target, product, dialog.turns[-1].index)
+    return Say(summary(product) + " Tell me which options you'd like and I'll check the exact price and stock.")
+
+
+def _item_text(product: dict[str, Any], variant: dict[str, Any]) -> str:
+    if not variant["available"]:
+        return (
+            f"The {product['name']} ({options_text(variant['options'])}) is {money(variant['price'])} but out of "
+            "stock right now. I can check its other options or suggest similar products."
+        )
+    price = money(variant["price"])
+    return f"The {product['name']} ({options_text(variant['options'])}) is {price} and in stock. {ADD_OFFER}"
+
+
+def variant_answer(dialog: Dialog, ref: ProductRef, product: dict[str, Any], upto: int) -> Step:
+    """Which item of the product the customer describes, from ``find_variant``: its price and stock, or the
+    versions that still fit and the question that tells them apart."""
+    description = describing_text(dialog, ref, upto) or ref.name
+    event = dialog.tried("find_variant", product_id=ref.product_id, description=description)
+    if event is None:
+        return Call("find_variant", {"product_id": ref.product_id, "description": description})
+    if not event.ok:
+        return Say(f"I'm sorry, I couldn't check that: {event.text.removeprefix('Error: ')}.")
+    resolution: dict[str, Any] = event.data
+    if resolution["status"] == "exact":
+        return Say(f"{resolution['message']} {ADD_OFFER}")
+    if resolution["status"] == "ambiguous":
+        best = resolution["matches"][0]["score"]
+        fitting = [m for m in resolution["matches"] if m["score"] == best][:MAX_MATCHES_SHOWN]
+        listing = "; ".join(
+            f"{options_text(m['options'])}: {money(m['price'])}, {'in stock' if m['available'] else 'out of stock'}"
+            for m in fitting
+        )
+        return Say(f"Several versions of the {product['name']} fit: {listing}. {resolution['message']}")
+    return Say(str(resolution["message"]))
+
+
+def _in_stock_options(product: dict[str, Any]) -> str:
+    variants = [v for v in product["variants"].values() if v["available"]]
+    values: dict[str, list[str]] = {}
+    for variant in variants:
+        for key, value in variant["options"].items():
+            if value not in values.setdefault(key, []):
+                values[key].append(value)
+    return "; ".join(f"{key}: {', '.join(vals)}" for key, vals in values.items())
+
+
+def price_span(product: dict[str, Any]) -> tuple[Decimal, Decimal] | None:
+    """The lowest and highest price of the product's in-stock items."""
+    prices = [Decimal(str(v["price"])) for v in product["variants"].values() if v["available"]]
+    return (min(prices), max(prices)) if prices else None
+
+
+def summary(product: dict[str, Any]) -> str:
+    """A product in one paragraph: in-stock items, their price range, and the options they come in."""
+    variants = list(product["variants"].values())
+    span = price_span(product)
+    if span is None:
+        return f"Sorry, none of the {len(variants)} versions of the {product['name']} is in stock right now."
+    in_stock = sum(1 for v in variants if v["available"])
+    low, high = span
+    prices = money(low) if low == high else f"{money(low)} to {money(high)}"
+    return (
+        f"{product['name']}: {in_stock} of {len(variants)} versions in stock, priced {prices}. "
+        f"Available options: {_in_stock_options(product)}."
+    )
+
+
+# comparing -----------------------------------------------------------------------------------------------------
+
+
+def _compare(dialog: Dialog, task: ShopTask) -> Step:
+    refs: list[ProductRef] = []
+    for turn in task_turns(dialog, task):
+        found, unknown = refs_in(dialog, turn)
+        if unknown:
+            step = look_up_names(dialog, unknown)
+            if step is not None:
+                return step
+        refs += [r for r in found if all(r.product_id != o.product_id for o in refs)]
+    if len(refs) == 1 and (other := focus(dialog, task.turn.index)) and other.product_id != refs[0].product_id:
+        refs.insert(0, other)
+    if len(refs) < 2:
+        return Say("Which two products would you like me to compare?")
+    products: list[dict[str, Any]] = []
+    for ref in refs[:2]:
+        product = product_data(dialog, ref.product_id)
+        if not isinstance(product, dict):
+            return product
+        products.append(product)
+    parts = [summary(p) for p in products]
+    spans = [(span[0], p["name"]) for p in products if (span := price_span(p))]
+    if len(spans) == 2 and spans[0][0] != spans[1][0]:
+        cheaper = min(spans)[1]
+        parts.append(f"The {cheaper} has the lower starting price.")
+    return Say(" ".join(parts) + " " + DETAILS_OFFER)
+
+
+# similar products ----------------------------------------------------------------------------------------------
+
+
+def _similar(dialog: Dialog, task: ShopTask) -> Step:
+    target = _target(dialog, task)
+    if target is None:
+        return Say("Which product should I find alternatives to?")
+    if not isinstance(target, ProductRef):
+        return target
+    item = target.item_id or target.product_id
+    event = since(dialog, "recommend_similar", task.turn.index, item_id=item)
+    if event is None:
+        return Call("recommend_similar", {"item_id": item})
+    if not event.ok:
+        return Say(f"I'm sorry, I couldn't find similar products: {event.text.removeprefix('Error: ')}.")
+    hits = event.data["products"][:SHOWN]
+    if not hits:
+        return Say(f"I couldn't find other in-stock products like the {target.name}.")
+    listing = "\n".join(f"{n}. {hit_text(hit, reason=False)}" for n, hit in enumerate(hits, 1))
+    return Say(f"Products similar to the {target.name}:\n{listing}\n{DETAILS_OFFER}")

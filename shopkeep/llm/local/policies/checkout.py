@@ -1,0 +1,288 @@
+"""The checkout specialist's dialog policy: from the cart to a placed order.
+
+Identify the customer, look at the cart, then collect the shipping speed, the payment method (a saved one, shown as
+brand + last four, or a card typed in chat, which reaches the brain only as a vault token) and an optional promo
+code from anything the customer said since checkout began. ``propose_checkout`` prices it all; ``place_order`` for
+that exact quote goes to the graph, which shows the summary and runs it only on the customer's explicit yes. If a
+price changed in between, the order fails before any charge and the checkout is priced and proposed again.
+
+"I want to buy the water bottle" starts a checkout too: the product goes into the cart first (the cart's add flow).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
+from shopkeep.llm.local.policies import _slots as slots
+from shopkeep.llm.local.policies import cart, support
+from shopkeep.llm.local.policies._shop import ShopTask, cart_since, leaves, money, named_products, since
+from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
+from shopkeep.llm.local.policies.identity import identify
+
+CHECKOUT_INTENTS = frozenset({"checkout", "place_order"})
+NEW_TASK_CONFIDENCE = 0.6
+NEW_TASK_WHILE_ANSWERING = 0.85
+MAX_REPROPOSALS = 2
+"""How often one message may re-price a checkout whose prices changed before the customer's yes."""
+
+EMPTY_CART = "Your cart is empty, so there's nothing to check out yet. Tell me what you're looking for and I'll help."
+DECLINED = (
+    "All right, I haven't placed the order and nothing was charged. Would you like to change the shipping speed, "
+    "the payment method or the promo code?"
+)
+CHANGED_MARK = "changed since it was confirmed"
+
+SHIPPING_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("next_day", re.compile(r"\b(next[- ]?day|overnight|tomorrow)\b", re.IGNORECASE)),
+    ("express", re.compile(r"\b(express|expedited|faster|fastest|rush|2-3 (?:business )?days)\b", re.IGNORECASE)),
+    ("standard", re.compile(r"\b(standard|regular|normal|ground|slowest|free shipping)\b", re.IGNORECASE)),
+)
+VAULT_TOKEN = re.compile(r"\bvault token (vt_[0-9a-f]{24})\b")
+PROMO = re.compile(
+    r"\b(?:promo(?:tion(?:al)?)?|discount|coupon|voucher)?\s*code\s*(?:is\s+|:\s*)?(?P<code>[A-Za-z0-9][\w-]{2,23})\b",
+    re.IGNORECASE,
+)
+BARE_CODE = re.compile(r"\b[A-Z]{3,}[0-9]{1,4}\b")
+"""A code written on its own, the way codes are printed ("WELCOME10")."""
+NOT_A_CODE = frozenset({"email", "order_id", "address", "person_name", "zip", "payment_method", "user_id", "item_id"})
+NOT_CODES = frozenset({"please", "for", "and", "the", "no", "none", "yet", "thanks", "thank", "too", "also", "either"})
+
+
+def decide(dialog: Dialog) -> Step:
+    event = dialog.just_ran_tool
+    if event is not None and event.name == "place_order":
+        after = _after_place(dialog, event)
+        if after is not None:
+            return after
+    session = _session(dialog)
+    if session is None:
+        return support.decide(dialog)
+    first, task = session
+    step = identify(dialog)
+    if step is not None:
+        return step
+    if task.nlu.intent == "place_order" and named_products(task):
+        added = since(dialog, "add_to_cart", task.index)
+        if added is None or not added.ok:
+            return cart.add(dialog, ShopTask("add", task))
+    current = cart_since(dialog, task.index)
+    if current is None:
+        return Call("view_cart")
+    if not current.data["lines"]:
+        return Say(EMPTY_CART)
+    turns = [t for t in dialog.turns if t.index >= first.index]
+    shipping = _shipping(turns)
+    if shipping is None:
+        return _ask_shipping(dialog, first)
+    payment = _payment(dialog, turns)
+    if not isinstance(payment, str):
+        return payment
+    promo = _promo(dialog, turns, first)
+    if not isinstance(promo, str):
+        return promo
+    args: dict[str, Any] = {"shipping_method": shipping, "payment_method_id": payment, "promo_code": promo}
+    address = slots.address_from(dialog, first.index)
+    if address is not None:
+        args.update(address)
+    return _propose_then_place(dialog, args)
+
+
+# the checkout session ------------------------------------------------------------------------------------------
+
+
+def _starts(turn: Turn) -> bool:
+    nlu = turn.nlu
+    if nlu.intent not in CHECKOUT_INTENTS or nlu.confidence < NEW_TASK_CONFIDENCE:
+        return False
+    return not (turn.answering and nlu.confidence < NEW_TASK_WHILE_ANSWERING)
+
+
+def _has_checkout_details(turn: Turn) -> bool:
+    return (
+        any(pattern.search(turn.text) for _, pattern in SHIPPING_WORDS)
+        or bool(VAULT_TOKEN.search(turn.text))
+        or any(e.type in ("payment_method", "address") for e in turn.nlu.entities)
+        or _code_in(turn) is not None
+    )
+
+
+def _session(dialog: Dialog) -> tuple[Turn, Turn] | None:
+    """(first, newest) message that asked to check out since the last placed order, while the checkout is on:
+    not walked away from, and not declined without new details after."""
+    placed = max((e.index for e in dialog.events if e.name == "place_order" and e.ok), default=-1)
+    starts = [t for t in dialog.turns if t.index > placed and _starts(t)]
+    if not starts:
+        return None
+    task = starts[-1]
+    for turn in dialog.turns:
+        if turn.index > task.index and leaves(dialog, turn) and not _has_checkout_details(turn):
+            return None
+    declined = [e.index for e in dialog.events if e.name == "place_order" and e.declined and e.index > task.index]
+    if declined and not any(t.index > declined[-1] and _has_checkout_details(t) for t in dialog.turns):
+        return None
+    return starts[0], task
+
+
+# shipping, payment, promo code ---------------------------------------------------------------------------------
+
+
+def _shipping(turns: list[Turn]) -> str | None:
+    """The newest shipping speed named (the last one named in a message wins)."""
+    for turn in reversed(turns):
+        found = [(m.start(), method) for method, pattern in SHIPPING_WORDS for m in pattern.finditer(turn.text)]
+        if found:
+            return max(found)[1]
+    return None
+
+
+def _ask_shipping(dialog: Dialog, first: Turn) -> Step:
+    event = since(dialog, "list_shipping_options", first.index - 1)
+    if event is None:
+        return Call("list_shipping_options")
+    if not event.ok:
+        return Say(f"I'm sorry, I couldn't get the shipping options: {event.text.removeprefix('Error: ')}.")
+    offers = []
+    for option in event.data["options"]:
+        cost = "free" if float(option["cost"]) == 0 else money(option["cost"])
+        text = f"{option['label']} for {cost}"
+        if not option["available"]:
+            text += f" (not available: {option['note']})"
+        offers.append(text)
+    listing = ", ".join(offers[:-1]) + f" or {offers[-1]}" if len(offers) > 1 else offers[0]
+    return Say(f"How would you like your order shipped: {listing}?")
+
+
+def _payment(dialog: Dialog, turns: list[Turn]) -> str | Step:
+    """The payment method the customer chose (newest mention first): a card token, a saved method's id, or a saved
+    method described ("my visa", "PayPal", "the gift card"). Otherwise the question, listing the saved methods."""
+    methods_event = next((e for e in reversed(dialog.events) if e.name == "list_payment_methods" and e.ok), None)
+    methods: list[dict[str, Any]] = methods_event.data["payment_methods"] if methods_event else []
+    for turn in reversed(turns):
+        token = VAULT_TOKEN.search(turn.text)
+        if token:
+            return token.group(1)
+        for method in methods:
+            if method["payment_method_id"] in turn.text:
+                return str(method["payment_method_id"])
+        described = [e for e in turn.nlu.entities if e.type == "payment_method"]
+        if described and methods_event is None:
+            return Call("list_payment_methods")
+        for entity in reversed(described):
+            fitting = _fitting(entity.value, methods)
+            if len(fitting) == 1:
+                return str(fitting[0]["payment_method_id"])
+            if fitting:
+                listing = " or ".join(m["description"] for m in fitting)
+                return Say(f"Which one: {listing}?")
+    if methods_event is None:
+        return Call("list_payment_methods")
+    if not methods:
+        return Say(
+            "You have no saved payment methods. Which card would you like to pay with? You can type its number "
+            "here; it is replaced by a secure token before I see it."
+        )
+    listing = "; ".join(m["description"] for m in methods)
+    return Say(
+        f"How would you like to pay? Your saved methods: {listing}. If you have a promo code, add it too. Which "
+        "payment method should I use?"
+    )
+
+
+def _fitting(value: Any, methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    spec = value if isinstance(value, dict) else {"kind": str(value)}
+    kind = str(spec.get("kind") or "")
+    brand, last_four = spec.get("brand"), spec.get("last_four")
+    fitting = []
+    for method in methods:
+        method_id, description = str(method["payment_method_id"]), str(method["description"])
+        if kind and not method_id.startswith({"credit_card": "credit_card", "card": "credit_card"}.get(kind, kind)):
+            continue
+        if brand and str(brand).lower() not in description.lower():
+            continue
+        if last_four and str(last_four) not in description:
+            continue
+        fitting.append(method)
+    return fitting
+
+
+def _code_in(turn: Turn) -> str | None:
+    """The promo code a message gives, if any (never a part of an email, an order id, a name or a card)."""
+    taken = [(e.start, e.end) for e in turn.nlu.entities if e.type in NOT_A_CODE]
+    found = [(m.start("code"), m.end("code"), m.group("code")) for m in PROMO.finditer(turn.text)]
+    found += [(m.start(), m.end(), m.group()) for m in BARE_CODE.finditer(turn.text)]
+    for start, end, code in sorted(found, reverse=True):
+        inside = any(s <= start and end <= e for s, e in taken)
+        if not inside and code.lower() not in NOT_CODES and not code.lower().startswith("vt_"):
+            return code
+    return None
+
+
+def _promo(dialog: Dialog, turns: list[Turn], first: Turn) -> str | Step:
+    """The newest promo code the customer gave, once ``check_promo_code`` accepted it ("" for none). A refused code
+    is explained once; whatever the customer says next goes on without it."""
+    code = next((c for t in reversed(turns) if (c := _code_in(t))), None)
+    if code is None:
+        return ""
+    check = since(dialog, "check_promo_code", first.index - 1, promo_code=code)
+    if check is None:
+        return Call("check_promo_code", {"promo_code": code})
+    if check.ok:
+        return code
+    if any(t.index > check.index for t in dialog.turns):
+        return ""
+    return Say(f"The promo code {code} can't be used: {check.text.removeprefix('Error: ')}. Shall I go on without it?")
+
+
+# proposing and placing -----------------------------------------------------------------------------------------
+
+
+def _propose_then_place(dialog: Dialog, args: dict[str, Any]) -> Step:
+    """Price the checkout in this message (prices may have moved since an earlier one), then hand ``place_order``
+    for exactly that quote to the graph, which asks the customer to confirm it."""
+    now = dialog.turns[-1].index
+    placed = [e.index for e in dialog.events if e.name == "place_order" and e.index > now]
+    after = max([now, *placed])
+    quote = next(
+        (e for e in reversed(dialog.events) if e.index > after and e.name == "propose_checkout" and e.args == args),
+        None,
+    )
+    if quote is None:
+        return Call("propose_checkout", args)
+    if not quote.ok:
+        return Say(
+            f"I couldn't prepare the checkout: {quote.text.removeprefix('Error: ')}. Would you like a different "
+            "shipping speed or payment method?"
+        )
+    return Call("place_order", {"quote_id": quote.data["quote_id"], **args})
+
+
+def _after_place(dialog: Dialog, event: ToolEvent) -> Say | None:
+    if event.declined:
+        return Say(DECLINED)
+    if event.ok:
+        return Say(_placed_text(event.data))
+    now = dialog.turns[-1].index if dialog.turns else -1
+    changed = [e for e in dialog.events if e.name == "place_order" and e.index > now and CHANGED_MARK in e.text]
+    if CHANGED_MARK in event.text and len(changed) <= MAX_REPROPOSALS:
+        return None
+    return Say(
+        f"I'm sorry, the order wasn't placed: {event.text.removeprefix('Error: ')}. Would you like to try another "
+        "payment method?"
+    )
+
+
+def _placed_text(placed: dict[str, Any]) -> str:
+    quote = placed["quote"]
+    earliest, latest = (
+        date.fromisoformat(quote["delivery"]["earliest"]),
+        date.fromisoformat(quote["delivery"]["latest"]),
+    )
+    window = f"{earliest:%a %b %d}" + ("" if latest == earliest else f" to {latest:%a %b %d}")
+    return (
+        f"Your order {placed['order_id']} is placed: {money(placed['charged'])} charged to "
+        f"{quote['payment']['description']}. {quote['shipping_label']} shipping, estimated delivery {window}. "
+        f"{ANYTHING_ELSE}"
+    )
