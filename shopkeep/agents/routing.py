@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from shopkeep.llm.local.dialog import asks_for_answer
-from shopkeep.llm.local.nlu import NLU
-
 from langchain_core.messages import AIMessage
 
 from shopkeep.agents.deps import Route
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
+from shopkeep.llm.local.dialog import asks_for_answer
+from shopkeep.llm.local.nlu import NLU
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55

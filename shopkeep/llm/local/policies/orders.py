@@ -79,7 +79,9 @@ def _task_of(turn: Turn) -> str | None:
 
 
 LEAVE_INTENTS = frozenset({"deny", "goodbye", "thanks"})
-SLOT_ENTITIES = frozenset({"cancel_reason", "payment_method", "address", "order_id", "product", "option", "email", "zip"})
+SLOT_ENTITIES = frozenset(
+    {"cancel_reason", "payment_method", "address", "order_id", "product", "option", "email", "zip"}
+)
 
 
 def _leaves(turn: Turn) -> bool:

@@ -145,7 +145,7 @@ def content_words(text: str) -> set[str]:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """"cancel" ~ "cancellation" ~ "cancelling", "deliver" ~ "delivery": one is a prefix of the other (4+ letters)."""
+    """ "cancel" ~ "cancellation" ~ "cancelling", "deliver" ~ "delivery": one is a prefix of the other (4+ letters)."""
     short, long_ = sorted((a, b), key=len)
     return long_.startswith(short) and (len(short) >= 4 or short == long_)
 
@@ -166,9 +166,7 @@ def key_sentences(passage: dict[str, Any], asked: set[str]) -> str:
     if not sentences:
         return text.strip()
     overlap = [shared(asked, content_words(s)) for s in sentences]
-    ranked = sorted(
-        range(len(sentences)), key=lambda n: ("this page" in sentences[n].lower(), -overlap[n], n)
-    )
+    ranked = sorted(range(len(sentences)), key=lambda n: ("this page" in sentences[n].lower(), -overlap[n], n))
     chosen = [ranked[0]]
     for n in ranked[1:QUOTE_SENTENCES]:
         fits = len(sentences[chosen[0]]) + len(sentences[n]) <= MAX_QUOTE_CHARS
