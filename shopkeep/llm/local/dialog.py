@@ -29,7 +29,7 @@ OPEN_QUESTIONS = (
 def asks_for_answer(reply: str) -> bool:
     """The assistant asked something specific (a slot, a choice), not an open "anything else?"."""
     text = reply.rstrip().lower()
-    return text.endswith("?") and not text.endswith(OPEN_QUESTIONS)
+    return "?" in text and not text.endswith(OPEN_QUESTIONS)
 
 
 @lru_cache(maxsize=4096)
@@ -65,8 +65,12 @@ class Turn:
     text: str
     nlu: NLUResult
     index: int
-    answering: bool = False
-    """The assistant's previous message asked a question, so this one most likely answers it."""
+    question: str = ""
+    """The assistant's previous message, when it asked something specific (this message most likely answers it)."""
+
+    @property
+    def answering(self) -> bool:
+        return bool(self.question)
 
     @property
     def short(self) -> bool:
@@ -85,12 +89,12 @@ class Dialog:
 
     def __post_init__(self) -> None:
         self.turns = []
-        asked = False
+        asked = ""
         for n, m in enumerate(self.messages):
             if isinstance(m, HumanMessage):
                 self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked))
             elif isinstance(m, AIMessage) and m.content:
-                asked = asks_for_answer(str(m.content))
+                asked = str(m.content) if asks_for_answer(str(m.content)) else ""
         calls: dict[str, ToolCall] = {}
         self.events = []
         for n, message in enumerate(self.messages):

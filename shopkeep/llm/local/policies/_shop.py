@@ -312,7 +312,8 @@ class ShopTask:
 def shop_content(dialog: Dialog, turn: Turn) -> bool:
     """The message carries something a shopping flow can use (a product, an option, a quantity, a position)."""
     kinds = {e.type for e in turn.nlu.entities}
-    return bool(kinds & {"product", "option", "quantity", "price_range"}) or ordinal(turn) is not None
+    found = bool(kinds & {"product", "option", "quantity", "price_range"}) or ordinal(turn) is not None
+    return found or quantity_of([turn]) is not None
 
 
 def leaves(dialog: Dialog, turn: Turn) -> bool:
@@ -328,9 +329,12 @@ def quantity_of(turns: list[Turn]) -> int | None:
         if found:
             return int(found[-1])
         match = _QUANTITY_NUMBER.search(turn.text)
+        bare = turn.text.strip(" .!").lower()
         if match:
             word = (match.group("n") or match.group("m")).lower()
             return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        if (bare.isdigit() and len(bare) <= 2) or bare in _NUMBER_WORDS:
+            return int(bare) if bare.isdigit() else _NUMBER_WORDS[bare]
     return None
 
 
@@ -342,6 +346,8 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
         kind = "add"
     if nlu.intent == "change_order" and CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
         kind = "quantity"
+    if kind is None and SIMILAR.search(turn.text) and nlu.confidence < NEW_TASK_WHILE_ANSWERING:
+        return "similar"  # "something similar to that one" reads as nothing in particular to the classifier
     if kind is None or nlu.confidence < NEW_TASK_CONFIDENCE:
         return None
     refined = _refine(dialog, turn, kind)

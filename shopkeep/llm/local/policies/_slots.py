@@ -19,19 +19,39 @@ def order_ids(dialog: Dialog, since: int) -> list[str]:
     return [*reversed(recent), *reversed(older)]
 
 
-def products_mentioned(turns: list[Turn]) -> list[tuple[str, Turn, int, int]]:
-    """(product name, turn, start, end) for each product mention, in order."""
-    return [(str(e.value), t, e.start, e.end) for t in turns for e in t.nlu.entities if e.type == "product"]
+def products_mentioned(turns: list[Turn]) -> list[tuple[str, Turn, int]]:
+    """(product name, turn, start) for each product mention, in order."""
+    return [(str(e.value), t, e.start) for t in turns for e in t.nlu.entities if e.type == "product"]
 
 
-def segment_for(turn: Turn, start: int, end: int) -> str:
-    """The words about one product: from its mention to the next product mention in the same message."""
-    later = [e.start for e in turn.nlu.entities if e.type == "product" and e.start > start]
+def segment_for(turn: Turn, start: int, name: str) -> str:
+    """The words about one product: from its mention to the next mention of another product in the same message
+    ("the T-Shirt (blue, S) to T-Shirt (purple, S)" stays one segment)."""
+    later = [e.start for e in turn.nlu.entities if e.type == "product" and e.start > start and e.value != name]
     stop = min(later) if later else len(turn.text)
     return turn.text[start:stop]
 
 
-def target_description(segment: str, product_name: str) -> str:
+def wanted_descriptions(turns: list[Turn], name: str) -> list[str]:
+    """What the customer said they want instead of a product's current item, one text per message, oldest first:
+    the words after "for"/"to"/"instead" about that product, or a whole answer to a question about it."""
+    found = []
+    for turn in turns:
+        mentions = [e for e in turn.nlu.entities if e.type == "product" and e.value == name]
+        if mentions:
+            found.append(target_description(segment_for(turn, mentions[0].start, name)))
+        elif turn.question.startswith(f"For the {name}:") and not turn.nlu.entities_of("product"):
+            found.append(turn.text)
+    return [text for text in found if text.strip()]
+
+
+def current_description(segment: str) -> str:
+    """The part of a segment that describes the item the customer has ("the *speaker (blue, 10 hours)* for ...")."""
+    match = TARGET_PIVOT.search(segment)
+    return segment[: match.start()] if match else segment
+
+
+def target_description(segment: str) -> str:
     """The part of a segment that describes the wanted item ("... keyboard *for one with clicky switches*")."""
     match = TARGET_PIVOT.search(segment)
     return segment[match.start() :] if match else segment

@@ -5,6 +5,7 @@ the one write tool that does it (the graph turns that call into a proposal the c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import support
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
-from shopkeep.llm.local.resolve import resolve
+from shopkeep.llm.local.resolve import Resolved, resolve
 
 TASK_OF_INTENT = {
     "cancel_order": "cancel",
@@ -191,8 +192,8 @@ def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
     shown = candidates or orders
     if not shown:
         return Say(f"I don't see any orders on your account. {ANYTHING_ELSE}")
-    listing = "; ".join(f"{o['order_id']} ({o['status']}: {', '.join(i['name'] for i in o['items'])})" for o in shown)
-    return Say(f"Which order do you mean? {listing}.")
+    listing = " or ".join(f"{o['order_id']} ({o['status']}: {', '.join(i['name'] for i in o['items'])})" for o in shown)
+    return Say(f"Which order do you mean: {listing}?")
 
 
 def _task_turns(dialog: Dialog, task: Task) -> list[Turn]:
@@ -212,18 +213,27 @@ def _chosen_lines(dialog: Dialog, task: Task, order: dict[str, Any]) -> list[tup
             return [(line, " ".join(t.text for t in turns)) for line in lines]
         return None
     chosen: list[tuple[dict[str, Any], str]] = []
-    for name, turn, start, end in mentions:
-        segment = slots.segment_for(turn, start, end)
+    for name, turn, start in mentions:
+        segment = slots.segment_for(turn, start, name)
         same = [line for line in lines if line["name"] == name and all(line is not c for c, _ in chosen)]
         if not same:
             continue
         if len(same) > 1 and not slots.ALL_ITEMS.search(segment):
-            described = [
-                line for line in same if any(str(v).lower() in segment.lower() for v in line["options"].values())
-            ]
-            same = described[:1] or same[:1]
+            same = [_best_described(same, slots.current_description(segment))]
         chosen.extend((line, segment) for line in same)
     return chosen or None
+
+
+def _best_described(lines: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    """The line whose option values the text names most often (the first one on a tie)."""
+    words = text.lower()
+
+    def named(line: dict[str, Any]) -> int:
+        return sum(
+            1 for v in line["options"].values() if re.search(rf"(?<![\w-]){re.escape(str(v).lower())}(?![\w-])", words)
+        )
+
+    return max(lines, key=named)
 
 
 def _ask_items(order: dict[str, Any], verb: str) -> Say:
@@ -313,16 +323,16 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
     chosen = _chosen_lines(dialog, task, order)
     if chosen is None:
         return _ask_items(order, verb)
+    turns = _task_turns(dialog, task)
+    chosen = _without_redirected(turns, chosen)
+    if not chosen:
+        return _ask_items(order, verb)
     new_ids: list[str] = []
-    for line, segment in chosen:
+    for line, _ in chosen:
         product = dialog.product(line["product_id"])
         if product is None:
             return Call("get_product_details", {"product_id": line["product_id"]})
-        later = " ".join(
-            t.text for t in _task_turns(dialog, task)[1:] if line["name"].lower() in t.text.lower() or len(chosen) == 1
-        )
-        description = " ".join(part for part in (slots.target_description(segment, line["name"]), later) if part)
-        outcome = resolve(Product.model_validate(product), description, line["item_id"])
+        outcome = _resolve_wanted(Product.model_validate(product), line, slots.wanted_descriptions(turns, line["name"]))
         if outcome.item_id is None:
             return Say(f"For the {line['name']}: {outcome.message}")
         new_ids.append(outcome.item_id)
@@ -345,6 +355,41 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
             "payment_method_id": method,
         },
     )
+
+
+def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[str]) -> Resolved:
+    """The newest description that pins one variant down wins; failing that, everything said together."""
+    if not descriptions:
+        return Resolved(None, f"What would you like instead of the {_line_text(line)}?")
+    for description in reversed(descriptions):
+        outcome = resolve(product, description, line["item_id"])
+        if outcome.item_id is not None and outcome.item_id != line["item_id"]:
+            return outcome
+    together = resolve(product, " ".join(descriptions), line["item_id"])
+    if together.item_id is not None and together.item_id != line["item_id"]:
+        return together
+    newest = resolve(product, descriptions[-1], line["item_id"])
+    if newest.item_id == line["item_id"]:
+        return Resolved(None, f"that is the item you have now ({_line_text(line)}). What would you like instead?")
+    return newest
+
+
+def _line_text(line: dict[str, Any]) -> str:
+    return f"{line['name']} ({', '.join(line['options'].values())})"
+
+
+def _without_redirected(
+    turns: list[Turn], chosen: list[tuple[dict[str, Any], str]]
+) -> list[tuple[dict[str, Any], str]]:
+    """When the customer answers a question about one item by naming only other items, they dropped that one."""
+    last = turns[-1] if turns else None
+    if last is None or not last.question.startswith("For the "):
+        return chosen
+    named = {str(e.value) for e in last.nlu.entities_of("product")}
+    asked = last.question.removeprefix("For the ").split(":", 1)[0]
+    if named and asked not in named:
+        return [(line, text) for line, text in chosen if line["name"] != asked]
+    return chosen
 
 
 # replies -------------------------------------------------------------------------------------------------------

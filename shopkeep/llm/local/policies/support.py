@@ -80,8 +80,9 @@ def decide(dialog: Dialog) -> Step:
     if _accepts_human(dialog, turn):
         return escalation.decide(dialog)
     nlu = turn.nlu
-    if nlu.intent in SMALL_TALK and not nlu.clarify:
-        return Say(SMALL_TALK[nlu.intent])
+    if nlu.intent in SMALL_TALK:
+        # other specialists hand small talk here too: these replies need no tool
+        return Say(CLARIFY if nlu.clarify else SMALL_TALK[nlu.intent])
     if nlu.reason == "other_language":
         return Say(OTHER_LANGUAGE)
     if nlu.intent == "out_of_scope" and nlu.reason in (None, "out_of_scope"):
