@@ -17,7 +17,7 @@ from shopkeep.llm.local.nlu import NLU
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
-ANSWER_WORDS = 8
+ANSWER_WORDS = 12
 SWITCH_WHILE_ANSWERING = 0.85
 
 

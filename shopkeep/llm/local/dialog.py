@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCa
 from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
-ANSWER_WORDS = 8
+ANSWER_WORDS = 12
 OPEN_QUESTIONS = (
     "anything else i can help you with?",
     "what can i do for you?",

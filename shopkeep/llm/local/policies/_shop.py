@@ -108,26 +108,6 @@ def options_text(options: dict[str, Any]) -> str:
     return ", ".join(str(v) for v in options.values())
 
 
-def catalog_names(dialog: Dialog) -> dict[str, str]:
-    """Lower-cased product name -> product id, from every tool result that named products."""
-    names: dict[str, str] = {}
-    for event in dialog.events:
-        data = event.data
-        if not event.ok or not isinstance(data, dict):
-            continue
-        if event.name == "list_all_product_types":
-            names.update({str(k).lower(): str(v) for k, v in data.items()})
-        elif event.name in LISTING_TOOLS:
-            for hit in data.get("hits") or data.get("products") or []:
-                names[str(hit["name"]).lower()] = str(hit["product_id"])
-        elif event.name == "get_product_details" and "product_id" in data:
-            names[str(data["name"]).lower()] = str(data["product_id"])
-        elif event.name in CART_TOOLS:
-            for line in data.get("lines", []):
-                names[str(line["name"]).lower()] = str(line["product_id"])
-    return names
-
-
 def name_of(dialog: Dialog, product_id: str) -> str | None:
     return next((name for name, pid in _titles(dialog).items() if pid == product_id), None)
 

@@ -33,7 +33,7 @@ from shopkeep.llm.local.policies._shop import (
     since,
     task_turns,
 )
-from shopkeep.llm.local.policies.base import Call, Say, Step, failure_reply
+from shopkeep.llm.local.policies.base import Call, Say, Step
 
 DETAILS_OFFER = "Would you like details on one of them?"
 MAX_MATCHES_SHOWN = 5
@@ -69,7 +69,7 @@ def _search(dialog: Dialog, task: ShopTask) -> Step:
     if event is None:
         return Call("search_products", {"query": query})
     if not event.ok:
-        return failure_reply(dialog) or Say(f"I'm sorry, the search didn't work: {event.text.removeprefix('Error: ')}.")
+        return Say(f"I'm sorry, the search didn't work: {event.text.removeprefix('Error: ')}.")
     data: dict[str, Any] = event.data
     hits = data["hits"][:SHOWN]
     notes = [n for n in data.get("notes", []) if not n.startswith("Nothing in the catalog")]

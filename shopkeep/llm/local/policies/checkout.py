@@ -61,6 +61,19 @@ def decide(dialog: Dialog) -> Step:
     if session is None:
         return support.decide(dialog)
     first, task = session
+    aside = _aside(dialog, task)
+    if aside is None:
+        return _checkout(dialog, first, task)
+    answer = support.knowledge(dialog, aside)
+    if not isinstance(answer, Say):
+        return answer
+    following = _checkout(dialog, first, task)
+    if isinstance(following, Say) and following.text.endswith("?"):
+        return Say(f"{answer.text.removesuffix(ANYTHING_ELSE).rstrip()} Back to your checkout: {following.text}")
+    return answer
+
+
+def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
     step = identify(dialog)
     if step is not None:
         return step
@@ -124,6 +137,18 @@ def _session(dialog: Dialog) -> tuple[Turn, Turn] | None:
     if declined and not any(t.index > declined[-1] and _has_checkout_details(t) for t in dialog.turns):
         return None
     return starts[0], task
+
+
+def _aside(dialog: Dialog, task: Turn) -> Turn | None:
+    """A policy question in the middle of checkout ("what's your return policy?"): it is answered from the
+    knowledge base, and the checkout goes on where it was."""
+    turn = dialog.last_turn
+    if turn is None or turn.index <= task.index or _has_checkout_details(turn):
+        return None
+    nlu = turn.nlu
+    if nlu.intent not in dialog.nlu.taxonomy or nlu.confidence < NEW_TASK_WHILE_ANSWERING:
+        return None
+    return turn if dialog.nlu.taxonomy.handling_for(nlu.intent) == "knowledge" else None
 
 
 # shipping, payment, promo code ---------------------------------------------------------------------------------

@@ -69,14 +69,31 @@ NEW_TASK_CONFIDENCE = 0.6
 NEW_TASK_WHILE_ANSWERING = 0.85
 
 
+KEYWORD_TASKS = (
+    (re.compile(r"\b(exchange|swap)\b", re.IGNORECASE), "exchange"),
+    (re.compile(r"\breturn(ing)?\b", re.IGNORECASE), "return"),
+    (re.compile(r"\bcancel", re.IGNORECASE), "cancel"),
+)
+WEAK_TASKS = frozenset({"payment", "refund_info", "track"})
+
+
 def _task_of(turn: Turn) -> str | None:
     """The task a message asks for. A hesitant classification is not one, and neither is a short answer to the
-    assistant's question ("use my credit card" after "which payment method?")."""
-    if turn.nlu.intent not in TASK_OF_INTENT or turn.nlu.confidence < NEW_TASK_CONFIDENCE:
+    assistant's question ("use my credit card" after "which payment method?"). An explicit verb ("exchange",
+    "return", "cancel") outranks a side remark the classifier latched on to ("..., paying the difference by PayPal")."""
+    if turn.answering and turn.short:
         return None
-    if turn.answering and (turn.short or turn.nlu.confidence < NEW_TASK_WHILE_ANSWERING):
-        return None
-    return TASK_OF_INTENT[turn.nlu.intent]
+    classified = None
+    sure = turn.nlu.confidence >= (NEW_TASK_WHILE_ANSWERING if turn.answering else NEW_TASK_CONFIDENCE)
+    if turn.nlu.intent in TASK_OF_INTENT and sure:
+        classified = TASK_OF_INTENT[turn.nlu.intent]
+    if classified is None or classified in WEAK_TASKS:
+        named = next((task for pattern, task in KEYWORD_TASKS if pattern.search(turn.text)), None)
+        if named is not None and (
+            classified is not None or turn.nlu.entities_of("order_id") or turn.nlu.entities_of("product")
+        ):
+            return named
+    return classified
 
 
 LEAVE_INTENTS = frozenset({"deny", "goodbye", "thanks"})
