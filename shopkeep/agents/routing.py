@@ -46,6 +46,8 @@ class LocalRouter:
             )
         ):
             agent = active
+        if result.entities_of("order_id") and agent in ("account", "support", "catalog", "cart", "checkout"):
+            agent = "orders"  # a message naming an order is about that order, whatever else it says
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"
         return Route(agent=cast(AgentName, agent), intent=result.intent, confidence=result.confidence)

@@ -326,12 +326,19 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
         kind = "add"
     if nlu.intent == "change_order" and CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
         kind = "quantity"
-    if kind is None and SIMILAR.search(turn.text) and nlu.confidence < NEW_TASK_WHILE_ANSWERING:
-        return "similar"  # "something similar to that one" reads as nothing in particular to the classifier
+    # "something similar to that one", "actually make it 2" read as nothing in particular to the classifier
+    if kind is None and nlu.confidence < NEW_TASK_WHILE_ANSWERING:
+        if SIMILAR.search(turn.text):
+            return "similar"
+        if CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
+            return "quantity"
     if kind is None or nlu.confidence < NEW_TASK_CONFIDENCE:
         return None
     refined = _refine(dialog, turn, kind)
-    if turn.answering and nlu.confidence < NEW_TASK_WHILE_ANSWERING and refined not in ("compare", "similar"):
+    hesitant = turn.answering and nlu.confidence < NEW_TASK_WHILE_ANSWERING
+    # a hesitant reading of an answer that carries a product, an option or a number is the answer ("1000ml"); one
+    # that carries none is a question of its own ("what colors does it come in?")
+    if hesitant and refined not in ("compare", "similar") and shop_content(dialog, turn):
         return None
     return refined
 

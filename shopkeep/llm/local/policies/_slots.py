@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog, Turn
+from shopkeep.llm.local.nlu import Entity
 
 ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
 ORIGINAL_METHOD = re.compile(r"\b(original|same (card|method|payment)|how i paid|paid with)\b", re.IGNORECASE)
@@ -19,15 +20,26 @@ def order_ids(dialog: Dialog, since: int) -> list[str]:
     return [*reversed(recent), *reversed(older)]
 
 
+def _in_parentheses(text: str, position: int) -> bool:
+    """Inside "( ... )": a list of option values, where "laptop" is a backpack's compartment, not a product."""
+    before = text[:position]
+    return before.count("(") > before.count(")")
+
+
+def product_entities(turn: Turn) -> list[Entity]:
+    """The products a message names (not option values that happen to be product names)."""
+    return [e for e in turn.nlu.entities if e.type == "product" and not _in_parentheses(turn.text, e.start)]
+
+
 def products_mentioned(turns: list[Turn]) -> list[tuple[str, Turn, int]]:
     """(product name, turn, start) for each product mention, in order."""
-    return [(str(e.value), t, e.start) for t in turns for e in t.nlu.entities if e.type == "product"]
+    return [(str(e.value), t, e.start) for t in turns for e in product_entities(t)]
 
 
 def segment_for(turn: Turn, start: int, name: str) -> str:
     """The words about one product: from its mention to the next mention of another product in the same message
     ("the T-Shirt (blue, S) to T-Shirt (purple, S)" stays one segment)."""
-    later = [e.start for e in turn.nlu.entities if e.type == "product" and e.start > start and e.value != name]
+    later = [e.start for e in product_entities(turn) if e.start > start and e.value != name]
     stop = min(later) if later else len(turn.text)
     return turn.text[start:stop]
 
@@ -37,10 +49,10 @@ def wanted_descriptions(turns: list[Turn], name: str) -> list[str]:
     the words after "for"/"to"/"instead" about that product, or a whole answer to a question about it."""
     found = []
     for turn in turns:
-        mentions = [e for e in turn.nlu.entities if e.type == "product" and e.value == name]
+        mentions = [e for e in product_entities(turn) if e.value == name]
         if mentions:
             found.append(target_description(segment_for(turn, mentions[0].start, name)))
-        elif turn.question.startswith(f"For the {name}:") and not turn.nlu.entities_of("product"):
+        elif turn.question.startswith(f"For the {name}:") and not product_entities(turn):
             found.append(turn.text)
     return [text for text in found if text.strip()]
 

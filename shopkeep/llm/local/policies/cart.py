@@ -48,7 +48,11 @@ def decide(dialog: Dialog) -> Step:
     return catalog.handle(dialog, task)
 
 
+WRITES = {"add": "add_to_cart", "remove": "remove_from_cart", "quantity": "update_cart_quantity"}
+
+
 def handle(dialog: Dialog, task: ShopTask) -> Step:
+    task = _follow_up(dialog, task)
     if task.kind == "add":
         return add(dialog, task)
     if task.kind == "remove":
@@ -56,6 +60,15 @@ def handle(dialog: Dialog, task: ShopTask) -> Step:
     if task.kind == "quantity":
         return _change_quantity(dialog, task)
     return _show(dialog, task)
+
+
+def _follow_up(dialog: Dialog, task: ShopTask) -> ShopTask:
+    """After the task's change is done, more words about it ("and a red one too", "the mouse too") ask for the
+    same kind of change again, from those words."""
+    tool = WRITES.get(task.kind)
+    done = [e.index for e in dialog.events if e.name == tool and e.index > task.turn.index] if tool else []
+    later = [t for t in dialog.turns if done and t.index > done[-1]]
+    return ShopTask(task.kind, later[0]) if later else task
 
 
 # adding --------------------------------------------------------------------------------------------------------

@@ -275,6 +275,11 @@ def _propose_then_place(dialog: Dialog, args: dict[str, Any]) -> Step:
         None,
     )
     if quote is None:
+        refused = any(
+            e.name == "propose_checkout" and not e.ok and e.args == args and e.index < now for e in dialog.events
+        )
+        if refused and not _has_checkout_details(dialog.turns[-1]):
+            return _ask_instead(dialog)
         return Call("propose_checkout", args)
     if not quote.ok:
         return Say(
@@ -282,6 +287,14 @@ def _propose_then_place(dialog: Dialog, args: dict[str, Any]) -> Step:
             "shipping speed or payment method?"
         )
     return Call("place_order", {"quote_id": quote.data["quote_id"], **args})
+
+
+def _ask_instead(dialog: Dialog) -> Say:
+    """The checkout these choices make was refused (a gift card too small, no next-day there): ask for others."""
+    methods = next((e.data for e in reversed(dialog.events) if e.name == "list_payment_methods" and e.ok), None)
+    saved = "; ".join(m["description"] for m in methods["payment_methods"]) if methods else ""
+    listing = f" Your saved payment methods: {saved}." if saved else ""
+    return Say(f"That combination can't be used.{listing} Which shipping speed or payment method should I use instead?")
 
 
 def _after_place(dialog: Dialog, event: ToolEvent) -> Say | None:

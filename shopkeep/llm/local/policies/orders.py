@@ -73,6 +73,7 @@ KEYWORD_TASKS = (
     (re.compile(r"\b(exchange|swap)\b", re.IGNORECASE), "exchange"),
     (re.compile(r"\breturn(ing)?\b", re.IGNORECASE), "return"),
     (re.compile(r"\bcancel", re.IGNORECASE), "cancel"),
+    (re.compile(r"\b(change|modify|switch|adjust|replace)\b.*\b(to|for|into|with)\b", re.IGNORECASE), "modify_items"),
 )
 WEAK_TASKS = frozenset({"payment", "refund_info", "track"})
 
@@ -89,6 +90,8 @@ def _task_of(turn: Turn) -> str | None:
         classified = TASK_OF_INTENT[turn.nlu.intent]
     if classified is None or classified in WEAK_TASKS:
         named = next((task for pattern, task in KEYWORD_TASKS if pattern.search(turn.text)), None)
+        if named == "modify_items" and not slots.product_entities(turn):
+            named = None
         if named is not None and (
             classified is not None or turn.nlu.entities_of("order_id") or turn.nlu.entities_of("product")
         ):
@@ -154,6 +157,7 @@ def decide(dialog: Dialog) -> Step:
         return Say(_track_text(order) + " " + ANYTHING_ELSE)
     if task.kind == "refund_info":
         return Say(_refund_text(order) + " " + ANYTHING_ELSE)
+    task = _for_status(task, order)
     needed = STATUS_NEEDED[task.kind]
     if order["status"] not in needed:
         return Say(
@@ -169,6 +173,15 @@ def decide(dialog: Dialog) -> Step:
         "modify_items": _swap,
     }[task.kind]
     return handler(dialog, task, order)
+
+
+def _for_status(task: Task, order: dict[str, Any]) -> Task:
+    """Swapping items is a modification on a pending order and an exchange on a delivered one."""
+    if task.kind == "modify_items" and order["status"] == "delivered":
+        return Task("exchange", task.turn)
+    if task.kind == "exchange" and order["status"] == "pending":
+        return Task("modify_items", task.turn)
+    return task
 
 
 # finding the order ---------------------------------------------------------------------------------------------
@@ -402,7 +415,7 @@ def _without_redirected(
     last = turns[-1] if turns else None
     if last is None or not last.question.startswith("For the "):
         return chosen
-    named = {str(e.value) for e in last.nlu.entities_of("product")}
+    named = {str(e.value) for e in slots.product_entities(last)}
     asked = last.question.removeprefix("For the ").split(":", 1)[0]
     if named and asked not in named:
         return [(line, text) for line, text in chosen if line["name"] != asked]
