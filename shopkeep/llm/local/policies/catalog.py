@@ -167,7 +167,7 @@ def _details(dialog: Dialog, task: ShopTask) -> Step:
         return Say(_item_text(product, product["variants"][target.item_id]))
     if _asks_about_options(dialog, task):
         return variant_answer(dialog, target, product, dialog.turns[-1].index)
-    return Say(summary(product) + " Tell me which options you'd like and I'll check the exact price and stock.")
+    return Say(summary(product) + " Which options would you like? I'll check the exact price and stock.")
 
 
 def _item_text(product: dict[str, Any], variant: dict[str, Any]) -> str:

@@ -80,7 +80,7 @@ def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
     if task.nlu.intent == "place_order" and named_products(task):
         added = since(dialog, "add_to_cart", task.index)
         if added is None or not added.ok:
-            return cart.add(dialog, ShopTask("add", task))
+            return cart.handle(dialog, ShopTask("add", task))
     current = cart_since(dialog, task.index)
     if current is None:
         return Call("view_cart")

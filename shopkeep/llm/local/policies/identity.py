@@ -36,7 +36,8 @@ def identify(dialog: Dialog) -> Step | None:
         if dialog.tried("find_user_id_by_email", email=email) is None:
             return Call("find_user_id_by_email", {"email": email})
     names = [n for e in dialog.entities("person_name") if (n := _name(e.value))]
-    zips = [str(e.value) for e in dialog.entities("zip")] + [
+    # A zip said on its own is the account's; one inside an address ("ship to ... 10001") is only a fallback.
+    zips = [str(e.value) for e in dialog.entities("zip")] or [
         str(e.value["zip"]) for e in dialog.entities("address") if isinstance(e.value, dict) and e.value.get("zip")
     ]
     if names and zips:

@@ -1,0 +1,160 @@
+"""``shopkeep eval ...``: the eval suites from the command line, one function per command.
+
+The graph, the brains and the eval packages are imported when a command runs, not when the CLI starts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shopkeep.cli._common import StoreOption, console, fail
+from shopkeep.settings import get_settings
+
+eval_app = typer.Typer(help="Run the eval suites and report their scores.", no_args_is_help=True)
+
+LLM_USER_PENDING = "LLM user simulator: see the LLM brains issue (not available yet; use --user oracle)"
+
+
+@eval_app.command("tau2")
+def tau2_command(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the JSON report (summary and every task).")],
+    tasks: Annotated[
+        Path | None,
+        typer.Option("--tasks", help="A τ² task file (default: data/tau2_retail/tasks_train.json)."),
+    ] = None,
+    user: Annotated[str, typer.Option("--user", help="The simulated customer: oracle.")] = "oracle",
+    store: StoreOption = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Run at most N tasks.")] = None,
+    task_ids: Annotated[str | None, typer.Option("--task-ids", help="Only these task ids, e.g. 1,2,3.")] = None,
+) -> None:
+    """Run τ² tasks against the assistant with a simulated customer; report pass^1 overall and per write tool.
+
+    Each task starts from a fresh copy of the demo store (or of the SQLite store --store names; a server store is
+    reset and re-seeded per task). Reward 1 when the final store equals the replay of the task's expected actions.
+    """
+    from shopkeep.evals.tau2 import StoreTemplate, load_tasks, run_task, summarize
+    from shopkeep.evals.tau2.runner import local_service_factory
+    from shopkeep.store.seed import demo_db_path
+
+    if user == "llm":
+        fail(LLM_USER_PENDING)
+    if user != "oracle":
+        fail(f"unknown user {user!r}: use oracle")
+    settings = get_settings()
+    path = tasks or settings.data_dir / "tau2_retail" / "tasks_train.json"
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    wanted = [i.strip() for i in task_ids.split(",") if i.strip()] if task_ids else None
+    try:
+        selected = load_tasks(path, task_ids=wanted, limit=limit)
+    except (ValueError, KeyError) as exc:
+        fail(str(exc))
+    if not selected:
+        fail(f"{path} holds no tasks")
+    workdir = Path(tempfile.mkdtemp(prefix="shopkeep-tau2-"))
+    try:
+        try:
+            template = StoreTemplate.for_url(store, workdir / "template", demo_db_path(settings.data_dir))
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+        db = template.initial_state()
+        console.print("[dim]Loading the assistant…[/dim]")
+        factory = local_service_factory(settings)
+        results = []
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            bar = progress.add_task("τ² tasks", total=len(selected))
+            for task in selected:
+                progress.update(bar, description=f"τ² task {task.task_id}")
+                result = run_task(task, template=template, workdir=workdir, service_factory=factory, db=db)
+                results.append(result)
+                mark = "[green]pass[/green]" if result.reward else "[red]fail[/red]"
+                progress.console.print(f"task {task.task_id}: {mark} ({result.turns} turns, ended: {result.ended})")
+                progress.advance(bar)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary = {"tasks_file": str(path), "user": user, **summarize(results)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"summary": summary, "tasks": [r.as_record() for r in results]}
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    _print_summary(summary)
+    console.print(f"wrote {out}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table("write tool", "tasks", "passed", "pass^1", title="τ² oracle-user eval", title_justify="left")
+    for tool, score in summary["per_tool"].items():
+        table.add_row(tool, str(score["tasks"]), str(score["passed"]), f"{score['pass^1']:.3f}")
+    table.add_section()
+    table.add_row("[bold]all tasks[/bold]", str(summary["tasks"]), str(summary["passed"]), f"{summary['pass^1']:.3f}")
+    out = Console()
+    out.print(table)
+    out.print(f"average user turns: {summary['avg_turns']}; errors: {summary['errors']}")
+
+
+@eval_app.command("nlu")
+def nlu_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Labelled JSONL {text, intent} (default: evals/nlu/test.jsonl).")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many confusions and weakest intents to show.")] = 10,
+) -> None:
+    """Score the local brain's intent classifier: accuracy, macro-F1, confusions, out-of-scope behaviour."""
+    from shopkeep.evals.nlu import TEST_SET, evaluate_nlu, load_cases
+    from shopkeep.llm.local.nlu import NLU
+
+    path = file or TEST_SET
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    try:
+        cases = load_cases(path)
+    except ValueError as exc:
+        fail(str(exc))
+    if not cases:
+        fail(f"{path} holds no labelled utterances")
+    report = evaluate_nlu(NLU.load(get_settings()), cases)
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        return
+    out = Console()
+    summary = Table("metric", "value", title=f"NLU eval: {path.name} ({report.cases} utterances)", title_justify="left")
+    summary.add_row("accuracy", f"{report.accuracy:.4f}")
+    summary.add_row("macro-F1", f"{report.macro_f1:.4f}")
+    summary.add_row("top-1 accuracy before the out-of-scope gate", f"{report.raw_accuracy:.4f}")
+    oos = report.out_of_scope
+    summary.add_row(f"out_of_scope items flagged ({oos.cases})", f"{oos.flagged:.4f}")
+    summary.add_row(f"in-scope items rejected as out of scope ({oos.in_scope_cases})", f"{oos.wrongly_rejected:.4f}")
+    summary.add_row("asks to clarify", f"{oos.clarify:.4f}")
+    calibration = report.calibration
+    summary.add_row(
+        "mean confidence, correct / incorrect",
+        f"{calibration.confidence_correct:.3f} / {calibration.confidence_incorrect:.3f}",
+    )
+    summary.add_row("expected calibration error", f"{calibration.ece:.4f}")
+    if report.training:
+        summary.add_row("training 5-fold CV accuracy", f"{report.training.get('cv_accuracy', 0.0):.4f}")
+    out.print(summary)
+    worst = Table("intent", "support", "precision", "recall", "F1", title="Weakest intents", title_justify="left")
+    for score in sorted(report.per_intent, key=lambda s: (s.f1, s.intent))[:top]:
+        worst.add_row(
+            score.intent, str(score.support), f"{score.precision:.3f}", f"{score.recall:.3f}", f"{score.f1:.3f}"
+        )
+    out.print(worst)
+    confusions = Table(
+        "expected", "predicted", "count", "example", title="Most frequent confusions", title_justify="left"
+    )
+    for confusion in report.confusions[:top]:
+        confusions.add_row(confusion.expected, confusion.predicted, str(confusion.count), confusion.examples[0])
+    out.print(confusions)
+    out.print("decisions: " + ", ".join(f"{reason} {count}" for reason, count in oos.reasons.items()))
