@@ -6,7 +6,7 @@ import os
 
 from rich.console import Console
 
-from bench import query_parser, tools
+from bench import query_parser, retrieval, tokens, tools
 
 
 def main() -> None:
@@ -14,6 +14,9 @@ def main() -> None:
     postgres_url = os.environ.get("SHOPKEEP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     tools.run(console, postgres_url)
     query_parser.run(console)
+    tokens.run(console)
+    pgvector_url = os.environ.get("SHOPKEEP_BENCH_PGVECTOR_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/test")
+    retrieval.run(console, pgvector_url, products=int(os.environ.get("SHOPKEEP_BENCH_RETRIEVAL_PRODUCTS", "100000")))
 
 
 if __name__ == "__main__":

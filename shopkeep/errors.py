@@ -7,7 +7,16 @@
     │   ├── AuthenticationRequiredError  a customer tool ran before the customer was identified
     │   ├── InvalidStateError       the record's status forbids the action (``status``)
     │   ├── RuleViolationError      arguments break a rule: wrong reason, count mismatch, same item, ...
-    │   └── InsufficientFundsError  a gift card cannot cover the amount
+    │   ├── InsufficientFundsError  a gift card cannot cover the amount
+    │   ├── IdempotencyConflictError  an Idempotency-Key was reused with a different payload (``key``)
+    │   │   └── IdempotencyInProgressError  the first request with that key is still running: retryable
+    │   ├── CheckoutChangedError    prices, stock or totals changed since the customer confirmed (``quote_id``)
+    │   └── PaymentError            the payment was not taken: no order, no charge
+    │       ├── PaymentDeclinedError        the issuer declined the card (``decline_code``)
+    │       ├── PaymentActionRequiredError  the issuer wants extra authentication (3-D Secure)
+    │       ├── AllowanceExceededError      a delegated token's allowance does not cover the charge
+    │       ├── CardTokenExpiredError       a vault token is unknown or past its TTL: the card must be typed again
+    │       └── GatewayUnavailableError     network error or timeout after every retry: retryable
     ├── ToolCallError               the call itself is malformed
     │   ├── UnknownToolError        no tool of that name (``available`` lists the tools)
     │   └── ToolArgumentsError      missing, unexpected or mistyped arguments (``field``)
@@ -78,6 +87,59 @@ class RuleViolationError(DomainError):
 
 class InsufficientFundsError(DomainError):
     """A gift card balance cannot cover an amount."""
+
+
+class IdempotencyConflictError(DomainError):
+    """The same Idempotency-Key came with a different payload (ACP): the first request's result stands."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("This request reuses an idempotency key with different details; nothing was changed")
+        self.key = key
+
+
+class IdempotencyInProgressError(IdempotencyConflictError, RetryableError):
+    """A request with the same Idempotency-Key is still being processed; retry shortly for its result."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.message = "The same request is still being processed; please try again in a moment"
+        self.args = (self.message,)
+
+
+class CheckoutChangedError(DomainError):
+    """What the customer confirmed no longer matches the cart, prices, stock or totals; ``quote_id`` is the new one."""
+
+    def __init__(self, message: str, *, quote_id: str = "") -> None:
+        super().__init__(message)
+        self.quote_id = quote_id
+
+
+class PaymentError(DomainError):
+    """The payment was not taken; no order was placed and nothing was charged."""
+
+
+class PaymentDeclinedError(PaymentError):
+    """The card issuer declined the charge; only the bank can say why."""
+
+    def __init__(self, message: str, *, decline_code: str = "card_declined") -> None:
+        super().__init__(message)
+        self.decline_code = decline_code
+
+
+class PaymentActionRequiredError(PaymentError):
+    """The issuer requires extra authentication (3-D Secure), which cannot happen inside a chat."""
+
+
+class AllowanceExceededError(PaymentError):
+    """A delegated payment token was asked for more than (or other than) the customer allowed."""
+
+
+class CardTokenExpiredError(PaymentError):
+    """A card vault token is unknown or expired; the raw number is gone, so the card must be entered again."""
+
+
+class GatewayUnavailableError(PaymentError, RetryableError):
+    """The payment gateway did not answer in time after every retry; the same checkout may be retried safely."""
 
 
 class ToolCallError(ShopkeepError):

@@ -39,6 +39,76 @@ class RetrievalSettings(BaseModel):
     index_on_start: bool = Field(default=True, description="`shopkeep serve` indexes new or changed documents")
 
 
+class PaymentsSettings(BaseModel):
+    """The payment gateway, the card vault and checkout money rules (``SHOPKEEP_PAYMENTS__X``)."""
+
+    gateway: Literal["sandbox"] = Field(default="sandbox", description="The embedded test-mode processor")
+    merchant_id: str = "shopkeep-demo"
+    currency: str = "USD"
+    timeout_s: float = Field(default=10.0, gt=0, description="Per gateway call")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries of a timed-out or failed gateway call")
+    retry_wait_s: float = Field(default=0.2, ge=0, description="First back-off between retries (exponential)")
+    vault: Literal["memory", "redis"] = "memory"
+    redis_url: SecretStr | None = Field(default=None, description="Redis for the card vault (vault=redis)")
+    vault_ttl_s: int = Field(default=900, ge=1, description="How long a card typed in chat stays redeemable")
+    allowance_ttl_s: int = Field(default=900, ge=1, description="Lifetime of a checkout's delegated payment token")
+    tax_rates_file: str = Field(
+        default="", description="YAML of sales tax by state; default data/catalog/tax_rates.yaml"
+    )
+
+
+class AgentLLMSettings(BaseModel):
+    """Per-agent overrides of the model settings (``SHOPKEEP_LLM__AGENTS__ROUTER__MODEL``); unset fields inherit."""
+
+    provider: Literal["local", "openai", "oci"] | None = None
+    model: str | None = None
+    base_url: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    context_tokens: int | None = Field(default=None, ge=256, description="History budget for this agent")
+
+
+class LLMSettings(BaseModel):
+    """The brains behind the agents (``SHOPKEEP_LLM__X``): the offline local brain, or an LLM per agent.
+
+    ``agents`` overrides any field per agent (a small model for the router, a larger one for orders).
+    """
+
+    provider: Literal["local", "openai", "oci"] = "local"
+    model: str = Field(default="", description="Model name (openai) or model OCID / id (oci)")
+    base_url: str = Field(default="", description="OpenAI-compatible API root; empty means api.openai.com")
+    api_key: SecretStr | None = Field(default=None, description="Optional: self-hosted servers often need none")
+    timeout_s: float = Field(default=30.0, gt=0, description="Per request")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries with back-off before falling back")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_output_tokens: int = Field(default=1024, ge=16)
+    fallback_to_local: bool = Field(default=True, description="Answer with the local brain when the model is down")
+    router: Literal["local", "llm"] = Field(
+        default="local", description="Route with the offline intent classifier, or ask the model (router prompt)"
+    )
+    context_tokens: int = Field(default=3000, ge=256, description="Default history budget per agent, in tokens")
+    encoding: Literal["cl100k_base", "o200k_base"] = "o200k_base"
+    oci_compartment_id: str = ""
+    oci_service_endpoint: str = Field(default="", description="Default: the region's inference endpoint")
+    oci_region: str = "us-chicago-1"
+    oci_auth_type: Literal["API_KEY", "SECURITY_TOKEN", "INSTANCE_PRINCIPAL", "RESOURCE_PRINCIPAL"] = "API_KEY"
+    oci_auth_profile: str = "DEFAULT"
+    oci_config_file: str = "~/.oci/config"
+    oci_provider: str = Field(default="", description="Model family (meta, cohere, generic); default from the id")
+    agents: dict[str, AgentLLMSettings] = Field(default_factory=dict)
+
+
+class ExperimentSettings(BaseModel):
+    """A prompt experiment (``SHOPKEEP_EXPERIMENT__X``): each conversation gets one variant by a stable hash.
+
+    ``variants`` maps a variant name to the prompt versions it pins (``{"control": {}, "terse": {"orders": 2}}``);
+    ``weights`` split the traffic (equal when empty). No name means no experiment.
+    """
+
+    name: str = ""
+    variants: dict[str, dict[str, int]] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """All of Shopkeep's configuration. Field ``x`` is set by ``SHOPKEEP_X``; nested ``a.b`` by ``SHOPKEEP_A__B``."""
 
@@ -54,6 +124,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
 
     checkpoint_url: str = Field(default="", description="Where conversations are checkpointed; default var/")
 

@@ -1,7 +1,8 @@
 """Shared fixtures: the demo data, fresh stores on every backend, and the test services.
 
 Backends whose server is absent are skipped locally; with ``SHOPKEEP_REQUIRE_SERVICES=1`` (CI) they fail instead.
-Service URLs come from ``SHOPKEEP_TEST_POSTGRES_URL``, ``SHOPKEEP_TEST_REDIS_URL`` and ``SHOPKEEP_TEST_ORACLE_DSN``.
+Service URLs come from ``SHOPKEEP_TEST_POSTGRES_URL``, ``SHOPKEEP_TEST_PGVECTOR_URL`` (PostgreSQL 16 + pgvector,
+``infra/pgvector/server.sh``), ``SHOPKEEP_TEST_REDIS_URL`` and ``SHOPKEEP_TEST_ORACLE_DSN``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from shopkeep.settings import PROJECT_ROOT
+from shopkeep.llm.local.nlu import NLU
+from shopkeep.settings import PROJECT_ROOT, Settings
 from shopkeep.store import SqlCommerceStore, open_store
 from shopkeep.store.seed import StoreData, demo_db_path, read_tau2_db, seed
 
@@ -26,6 +28,7 @@ os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 DATA_DIR = PROJECT_ROOT / "data"
 TAU2_DIR = DATA_DIR / "tau2_retail"
 POSTGRES_URL = os.environ.get("SHOPKEEP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PGVECTOR_URL = os.environ.get("SHOPKEEP_TEST_PGVECTOR_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/test")
 ORACLE_DSN = os.environ.get("SHOPKEEP_TEST_ORACLE_DSN", "")
 REQUIRE_SERVICES = os.environ.get("SHOPKEEP_REQUIRE_SERVICES") == "1"
 
@@ -75,6 +78,64 @@ def postgres_database() -> Iterator[str]:
     admin.dispose()
 
 
+def _pgvector_scratch(prefix: str) -> Iterator[str]:
+    """A throw-away database with the ``vector`` extension on the pgvector test server, dropped afterwards."""
+    admin_url = make_url(PGVECTOR_URL)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.set(database=name)
+        scratch = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with scratch.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+        scratch.dispose()
+    except Exception as exc:
+        service_missing(f"PostgreSQL + pgvector at {admin_url.render_as_string()} is not usable: {exc}")
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pgvector_database() -> Iterator[str]:
+    """A throw-away database with the ``vector`` extension on the pgvector test server, dropped at session end."""
+    yield from _pgvector_scratch("shopkeep_vec")
+
+
+@pytest.fixture(scope="session")
+def pgvector_indexed(demo_data: StoreData, indexed_sqlite_template: Path) -> Iterator[str]:
+    """Another pgvector database holding the demo store, seeded and indexed for search (vectors from the
+    session's embedding memo, so the demo catalog is embedded only once per session)."""
+    for url in _pgvector_scratch("shopkeep_search"):
+        store = open_store(url)
+        seed(store, demo_data)
+        _index(store)
+        store.close()
+        yield url
+
+
+def _index(store: SqlCommerceStore) -> None:
+    from shopkeep.retrieval.embedders import LocalEmbedder
+    from shopkeep.retrieval.search import CatalogSearch
+
+    CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb").index_documents()
+
+
+@pytest.fixture(scope="session")
+def indexed_sqlite_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """The seeded demo SQLite file indexed for search: the demo catalog and knowledge base are embedded once per
+    session; tests copy the file."""
+    path = tmp_path_factory.mktemp("indexed") / "demo.db"
+    shutil.copy(sqlite_template, path)
+    store = open_store(f"sqlite:///{path}")
+    _index(store)
+    store.close()
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_seeded(postgres_database: str, demo_data: StoreData) -> str:
     store = open_store(postgres_database)
@@ -111,3 +172,11 @@ def sqlite_store(sqlite_template: Path, tmp_path: Path) -> Iterator[SqlCommerceS
     opened = fresh_sqlite_store(sqlite_template, tmp_path)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def nlu() -> NLU:
+    """The local brain's NLU with the default settings, warmed up once per session (training is cached in var/)."""
+    loaded = NLU.load(Settings())
+    loaded.warm_up()
+    return loaded

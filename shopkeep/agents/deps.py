@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import SystemMessage
 
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.store.base import CommerceStore
@@ -26,6 +27,12 @@ class Router(Protocol):
     def route(self, text: str, state: ConversationState) -> Route: ...
 
 
+class PromptSource(Protocol):
+    """The system message a specialist sends its brain (the prompt registry; the local brain ignores its text)."""
+
+    def system_message(self, agent: str, state: Any) -> SystemMessage: ...
+
+
 BrainFactory = Callable[[AgentName], BaseChatModel]
 """Returns the chat model that speaks for a specialist (the local brain, or an LLM per agent)."""
 
@@ -38,3 +45,4 @@ class AgentDeps:
     registry: ToolRegistry
     retrieval: Any = None
     max_steps: int = 8
+    prompts: PromptSource | None = None

@@ -1,21 +1,32 @@
-"""Wiring: the conversation service on a store, a checkpointer and the configured brains."""
+"""Wiring: the conversation service on a store, a checkpointer and the configured brains.
+
+Settings alone choose the brains (``SHOPKEEP_LLM__PROVIDER`` and per-agent overrides): the local brain, or an LLM
+per agent with the local brain as its fallback. Every specialist gets its system prompt from the prompt registry
+(the local brain ignores the text), and the conversation's experiment variant picks the prompt versions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shopkeep.llm.local.nlu import NLU
-
-from shopkeep.agents.deps import AgentDeps
+from shopkeep.agents.deps import AgentDeps, Router
 from shopkeep.agents.graph import build_graph
 from shopkeep.agents.routing import LocalRouter
 from shopkeep.agents.service import ConversationService
-from shopkeep.agents.state import AgentName
+from shopkeep.agents.state import AGENTS, AgentName
 from shopkeep.agents.toolkit import agent_registry
+from shopkeep.llm.config import ModelConfig
+from shopkeep.llm.experiments import Experiment
 from shopkeep.llm.local.brain import LocalBrain
+from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
+from shopkeep.llm.prompts import PromptRegistry
+from shopkeep.llm.providers import brain_factory, get_chat_model
+from shopkeep.payments.vault import default_vault
+from shopkeep.retrieval.search import CatalogSearch
 from shopkeep.settings import Settings
 from shopkeep.store.base import CommerceStore
+from shopkeep.store.sql import SqlCommerceStore
 
 
 def local_brains(nlu: NLU) -> Any:
@@ -27,12 +38,47 @@ def local_brains(nlu: NLU) -> Any:
     return brain_for
 
 
+def prompt_registry(settings: Settings) -> PromptRegistry:
+    """The prompt files with the store's policy and the configured experiment."""
+    experiment = Experiment.from_settings(settings.experiment)
+    return PromptRegistry.load(settings.data_dir / "policy.md", experiment=experiment)
+
+
 def build_service(
-    settings: Settings, store: CommerceStore, checkpointer: Any, *, nlu: NLU | None = None
+    settings: Settings,
+    store: CommerceStore,
+    checkpointer: Any,
+    *,
+    nlu: NLU | None = None,
+    transport: Any = None,
+    retrieval: CatalogSearch | None = None,
 ) -> ConversationService:
-    """A ready conversation service (the local brain; LLM providers come through settings later)."""
+    """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``).
+
+    ``retrieval`` is the catalog and knowledge search the catalog tools use; by default the configured one over
+    ``store`` (its embedder loads on the first search, so building a service stays cheap)."""
     nlu = nlu or NLU.load(settings)
+    if retrieval is None and isinstance(store, SqlCommerceStore):
+        retrieval = CatalogSearch.from_settings(store, settings)
+    prompts = prompt_registry(settings)
+    brains = brain_factory(settings, AGENTS, local_brains(nlu), transport=transport)
+    router: Router = LocalRouter(nlu)
+    if settings.llm.router == "llm" and ModelConfig.for_agent(settings.llm, "router").provider != "local":
+        from shopkeep.llm.router import LLMRouter
+
+        router = LLMRouter(get_chat_model(settings, "router", transport=transport), prompts, router)
     deps = AgentDeps(
-        store=store, brains=local_brains(nlu), router=LocalRouter(nlu), registry=agent_registry(), max_steps=20
+        store=store,
+        brains=brains,
+        router=router,
+        registry=agent_registry(),
+        retrieval=retrieval,
+        max_steps=20,
+        prompts=prompts,
     )
-    return ConversationService(build_graph(deps, checkpointer=checkpointer), store)
+    return ConversationService(
+        build_graph(deps, checkpointer=checkpointer),
+        store,
+        variant_of=prompts.experiment.assign,
+        vault=default_vault(settings.payments),
+    )

@@ -57,4 +57,6 @@ def output_guard(state: ConversationState) -> dict[str, Any]:
         text = " ".join([*notices, text])
     if text == last.content:
         return {}
-    return {"messages": [AIMessage(content=text, id=last.id)]}
+    # Same id (it replaces the reply), same metadata: the turn's token usage and provenance are kept.
+    kept = {"usage_metadata": last.usage_metadata, "response_metadata": last.response_metadata}
+    return {"messages": [AIMessage(content=text, id=last.id, **kept)]}

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from shopkeep.domain import Address, Customer, Order, describe_payment_method
 from shopkeep.store.base import CommerceStore
+from shopkeep.tools.checkout import CheckoutQuote, describe_quote
 
 
 class Proposal(BaseModel):
@@ -124,6 +125,9 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
             f"{_method(customer, arguments['payment_method_id'])} once the items reach us. "
             f"An order can be returned only once. {ask}"
         )
+    if tool == "place_order":
+        quote = CheckoutQuote.model_validate(preview["quote"])
+        return f"I'll place your order and charge ${quote.total:,.2f}. {describe_quote(quote)} {ask}"
     return f"I'll run {tool} with {json.dumps(arguments)}. {ask}"
 
 

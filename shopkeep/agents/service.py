@@ -6,18 +6,23 @@ The API, the CLI chat and the evals all go through ``ConversationService``; it t
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shopkeep.domain import ConversationEvent
 from shopkeep.errors import NotFoundError
+from shopkeep.guardrails.cards import mask_card_numbers, vault_card_numbers
+from shopkeep.llm.usage import Usage
+from shopkeep.payments.vault import CardVault
 from shopkeep.store.base import CommerceStore
 
 
@@ -25,6 +30,9 @@ class ToolCallRecord(BaseModel):
     name: str
     arguments: dict[str, Any]
     ok: bool
+    output: Any = Field(default=None, exclude=True)
+    """The tool's JSON output when it succeeded (the web chat shows products and the cart from it); left out of
+    dumps, so transcripts and evals still see only name, arguments and ok."""
 
 
 class TurnResult(BaseModel):
@@ -41,12 +49,31 @@ class TurnResult(BaseModel):
     mode: str = "bot"
 
 
-class ConversationService:
-    """Runs turns on a compiled graph with a checkpointer; one turn at a time per conversation."""
+CARD_MASKED = "For your safety I never keep card numbers typed in chat; please use a saved payment method."
 
-    def __init__(self, graph: Any, store: CommerceStore) -> None:
+MessageSink = Callable[[BaseMessage, dict[str, Any]], None]
+"""Receives the graph's message stream of a turn (LLM tokens as they come), for streaming replies."""
+
+
+class ConversationService:
+    """Runs turns on a compiled graph with a checkpointer; one turn at a time per conversation.
+
+    ``variant_of`` assigns a conversation its experiment variant (stable per id); it is put in the graph state and
+    recorded on every event.
+    """
+
+    def __init__(
+        self,
+        graph: Any,
+        store: CommerceStore,
+        *,
+        variant_of: Callable[[str], str | None] | None = None,
+        vault: CardVault | None = None,
+    ) -> None:
         self._graph = graph
         self._store = store
+        self._vault = vault
+        self._variant_of = variant_of
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def start(self, channel: str = "api", customer_id: str | None = None) -> str:
@@ -58,11 +85,30 @@ class ConversationService:
         with self._store.session() as session:
             return bool(session.list_events(conversation_id))
 
-    def send(self, conversation_id: str, text: str, *, confirm: str | None = None) -> TurnResult:
+    def send(
+        self, conversation_id: str, text: str, *, confirm: str | None = None, on_message: MessageSink | None = None
+    ) -> TurnResult:
+        """Run one customer message; ``on_message`` (optional) sees the turn's messages and tokens as they come."""
         if not self.exists(conversation_id):
             raise NotFoundError("Conversation", conversation_id)
+        text, notice = self._protect(text)
         with self._locks[conversation_id]:
-            return self._turn(conversation_id, text, confirm)
+            result = self._turn(conversation_id, text, confirm, on_message)
+        if notice is None:
+            return result
+        return result.model_copy(update={"reply": f"{notice} {result.reply}".strip()})
+
+    def _protect(self, text: str) -> tuple[str, str | None]:
+        """Card numbers become vault tokens (or are masked, without a vault) before the text is recorded,
+        checkpointed or seen by any model; the customer is told."""
+        if self._vault is None:
+            masked, numbers = mask_card_numbers(text)
+            return masked, CARD_MASKED if numbers else None
+        vaulted, cards = vault_card_numbers(text, self._vault.put)
+        if not cards:
+            return text, None
+        endings = ", ".join(card.last_four for card in cards)
+        return vaulted, f"I've secured the card ending {endings} for this conversation; I never store or repeat it."
 
     def transcript(self, conversation_id: str) -> list[ConversationEvent]:
         with self._store.session() as session:
@@ -71,7 +117,9 @@ class ConversationService:
             raise NotFoundError("Conversation", conversation_id)
         return events
 
-    def _turn(self, conversation_id: str, text: str, confirm: str | None) -> TurnResult:
+    def _turn(
+        self, conversation_id: str, text: str, confirm: str | None, on_message: MessageSink | None = None
+    ) -> TurnResult:
         config = {"configurable": {"thread_id": conversation_id}}
         snapshot = self._graph.get_state(config)
         before = len(snapshot.values.get("messages", []))
@@ -84,15 +132,23 @@ class ConversationService:
                 "messages": [HumanMessage(content=text)],
                 "conversation_id": conversation_id,
                 "cart_id": conversation_id,
+                "variant": self._variant(conversation_id),
             }
-        self._graph.invoke(payload, config)
+        if on_message is None:
+            self._graph.invoke(payload, config)
+        else:
+            for message, metadata in self._graph.stream(payload, config, stream_mode="messages"):
+                on_message(message, metadata)
         snapshot = self._graph.get_state(config)
         values = snapshot.values
         new = values.get("messages", [])[before:]
         proposal = _pending_proposal(snapshot)
         calls = [
             ToolCallRecord(
-                name=m.name or "", arguments=(m.artifact or {}).get("arguments", {}), ok=m.status == "success"
+                name=m.name or "",
+                arguments=(m.artifact or {}).get("arguments", {}),
+                ok=m.status == "success",
+                output=_output(m),
             )
             for m in new
             if isinstance(m, ToolMessage)
@@ -120,16 +176,39 @@ class ConversationService:
             self._record(
                 conversation_id, "proposal", {"tool": proposal["tool"], "fingerprint": proposal["fingerprint"]}
             )
+        usage = Usage.of(new)
+        for fallback in usage.fallbacks:
+            self._record(conversation_id, "llm_fallback", fallback)
+        if usage.llm_calls:
+            total = Usage.of(values.get("messages", []))
+            self._record(conversation_id, "usage", {**usage.as_payload(), "conversation": total.as_payload()})
         if reply:
             self._record(conversation_id, "assistant", {"text": reply, "agent": result.agent, "intent": result.intent})
         return result
 
     def _record(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:
         event = ConversationEvent(
-            conversation_id=conversation_id, kind=kind, payload=payload, created_at=datetime.now(UTC)
+            conversation_id=conversation_id,
+            kind=kind,
+            payload=payload,
+            variant=self._variant(conversation_id),
+            created_at=datetime.now(UTC),
         )
         with self._store.session(write=True) as session:
             session.append_event(event)
+
+    def _variant(self, conversation_id: str) -> str | None:
+        return self._variant_of(conversation_id) if self._variant_of is not None else None
+
+
+def _output(message: ToolMessage) -> Any:
+    """A successful tool's output: its JSON, or the plain text (a user id) the tool returned."""
+    if message.status != "success":
+        return None
+    try:
+        return json.loads(str(message.content))
+    except ValueError:
+        return str(message.content)
 
 
 def _pending_proposal(snapshot: Any) -> dict[str, Any] | None:

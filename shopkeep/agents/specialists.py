@@ -36,7 +36,10 @@ def agent_node(agent: AgentName, deps: AgentDeps) -> Any:
         if steps > deps.max_steps:
             return {"messages": [AIMessage(content=TOO_MANY_STEPS)], "steps": steps}
         brain = deps.brains(agent).bind_tools(tool_schemas(deps.registry, agent))
-        prompt = [SystemMessage(content=INSTRUCTIONS[agent], additional_kwargs={"agent": agent})]
+        if deps.prompts is not None:
+            prompt = [deps.prompts.system_message(agent, state)]
+        else:
+            prompt = [SystemMessage(content=INSTRUCTIONS[agent], additional_kwargs={"agent": agent})]
         reply = brain.invoke([*prompt, *state.get("messages", [])])
         return {"messages": [reply], "active_agent": agent, "steps": steps}
 

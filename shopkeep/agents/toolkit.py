@@ -7,6 +7,8 @@ from typing import Any
 from shopkeep.agents.state import AgentName
 from shopkeep.tools import Tool, ToolRegistry
 from shopkeep.tools.cart import CART_TOOLS
+from shopkeep.tools.catalog import CATALOG_TOOLS
+from shopkeep.tools.checkout import CHECKOUT_TOOLS
 from shopkeep.tools.retail import RETAIL_TOOLS
 
 AUTH_TOOLS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip"})
@@ -14,6 +16,21 @@ HANDOFF_TOOL = "transfer_to_human_agents"
 
 _IDENTIFY = ("find_user_id_by_email", "find_user_id_by_name_zip")
 _CATALOG_READS = ("list_all_product_types", "get_product_details", "get_item_details")
+_CART = ("view_cart", "add_to_cart", "update_cart_quantity", "remove_from_cart")
+_KNOWLEDGE = "search_knowledge"
+# Catalog and cart share one shopping dialog (a customer moves from browsing to the cart and back mid-sentence, and
+# the router keeps the specialist that asked the last question), so they share its tools; support's knowledge
+# answers, the offer of a human and identifying a customer who introduces themselves are their fallback.
+_SHOPPING = (
+    *_IDENTIFY,
+    "search_products",
+    *_CATALOG_READS,
+    "find_variant",
+    "recommend_similar",
+    *_CART,
+    _KNOWLEDGE,
+    HANDOFF_TOOL,
+)
 
 AGENT_TOOLS: dict[AgentName, tuple[str, ...]] = {
     "account": (*_IDENTIFY, "get_user_details", "modify_user_address", HANDOFF_TOOL),
@@ -31,16 +48,34 @@ AGENT_TOOLS: dict[AgentName, tuple[str, ...]] = {
         "exchange_delivered_order_items",
         HANDOFF_TOOL,
     ),
-    "catalog": (*_CATALOG_READS, "add_to_cart", "view_cart"),
-    "cart": ("view_cart", "add_to_cart", "update_cart_quantity", "remove_from_cart", *_CATALOG_READS),
-    "checkout": (*_IDENTIFY, "get_user_details", "view_cart"),
-    "support": (HANDOFF_TOOL,),
+    "catalog": _SHOPPING,
+    "cart": _SHOPPING,
+    "checkout": (
+        *_IDENTIFY,
+        "get_user_details",
+        "view_cart",
+        "list_shipping_options",
+        "list_payment_methods",
+        "check_promo_code",
+        "propose_checkout",
+        "place_order",
+        # "I want to buy the water bottle" puts it in the cart first
+        "list_all_product_types",
+        "get_product_details",
+        "find_variant",
+        "add_to_cart",
+        _KNOWLEDGE,
+        HANDOFF_TOOL,
+    ),
+    "support": (*_IDENTIFY, _KNOWLEDGE, HANDOFF_TOOL),
     "escalation": (HANDOFF_TOOL,),
 }
 
 
 def all_tools() -> list[Tool]:
-    return [*RETAIL_TOOLS, *CART_TOOLS]
+    retail = {tool.name for tool in RETAIL_TOOLS}
+    # CATALOG_TOOLS lists get_product_details too (the same retail tool), for catalog-only registries
+    return [*RETAIL_TOOLS, *CART_TOOLS, *CHECKOUT_TOOLS, *(t for t in CATALOG_TOOLS if t.name not in retail)]
 
 
 def agent_registry() -> ToolRegistry:

@@ -62,6 +62,7 @@ def tools_node(deps: AgentDeps) -> Any:
             customer_id=state.get("customer_id"),
             conversation_id=state.get("conversation_id"),
             cart_id=state.get("cart_id"),
+            retrieval=deps.retrieval,
         )
         updates: dict[str, Any] = {}
         if call["name"] not in AGENT_TOOLS[agent]:

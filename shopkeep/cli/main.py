@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from shopkeep.cli.chat_cmds import chat_command
+from shopkeep.cli.eval_cmds import eval_app
+from shopkeep.cli.nlu_cmds import nlu_app
+from shopkeep.cli.prompts_cmds import prompts_app
+from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
 from shopkeep.cli.serve import serve_command
 from shopkeep.cli.store_cmds import seed_command, store_app
 from shopkeep.cli.tools_cmds import tools_app
@@ -25,8 +30,16 @@ def _configure() -> None:
 
 app.command("seed")(seed_command)
 app.command("serve")(serve_command)
+app.command("chat")(chat_command)
+app.command("index")(index_command)
+app.command("search")(search_command)
+app.command("ask")(ask_command)
 app.add_typer(store_app, name="store")
 app.add_typer(tools_app, name="tools")
+app.add_typer(eval_app, name="eval")
+eval_app.command("retrieval")(eval_retrieval_command)
+app.add_typer(nlu_app, name="nlu")
+app.add_typer(prompts_app, name="prompts")
 
 if __name__ == "__main__":
     app()

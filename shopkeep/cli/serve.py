@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from shopkeep.cli._common import StoreOption, console, open_cli_store
+from shopkeep.cli.retrieval_cmds import index_for_search
 from shopkeep.settings import get_settings
 
 
@@ -16,11 +17,17 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Bind address (default SHOPKEEP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default SHOPKEEP_PORT).")] = None,
 ) -> None:
-    """Serve Shopkeep over HTTP."""
+    """Serve Shopkeep over HTTP: the web chat at /, the API under /v1 (the app builds the conversation service)."""
     from shopkeep.api.app import create_app
+    from shopkeep.llm.local.nlu import NLU
 
     settings = get_settings()
     commerce = open_cli_store(store, seed_if_empty=store is None)
+    if settings.retrieval.index_on_start:
+        index_for_search(commerce)
+    with console.status("Warming up the local brain…"):
+        # The router always reads messages with the local NLU; loading it now spares the first customer the wait.
+        NLU.load(settings).warm_up()
     bind_host, bind_port = host or settings.host, port or settings.port
-    console.print(f"Shopkeep on http://{bind_host}:{bind_port} (store {commerce.url})")
+    console.print(f"Shopkeep chat on http://{bind_host}:{bind_port}/ · API docs /docs (store {commerce.url})")
     uvicorn.run(create_app(settings, commerce), host=bind_host, port=bind_port, log_level="warning")

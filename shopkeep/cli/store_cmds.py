@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
+from shopkeep.cli.retrieval_cmds import index_for_search
 from shopkeep.settings import get_settings
 from shopkeep.store.seed import demo_db_path, export, read_tau2_db, seed
 
@@ -20,8 +21,10 @@ def seed_command(
     store: StoreOption = None,
     source: Annotated[Path | None, typer.Option(help="A τ² retail db.json (default: the demo store).")] = None,
     reset: Annotated[bool, typer.Option(help="Delete the catalog, customers and orders first.")] = False,
+    index: Annotated[bool, typer.Option(help="Index the catalog and knowledge base for search.")] = True,
 ) -> None:
-    """Load the demo store (τ²-bench retail data) into the store; records already there are kept."""
+    """Load the demo store (τ²-bench retail data) into the store, and index it for search; records already there
+    are kept."""
     path = source or demo_db_path(get_settings().data_dir)
     if not path.is_file():
         fail(f"no such file: {path}")
@@ -32,7 +35,11 @@ def seed_command(
         f"seeded {target.url}: +{added['products']} products, +{added['customers']} customers, "
         f"+{added['orders']} orders in {time.perf_counter() - started:.2f}s"
     )
-    target.close()
+    try:
+        if index:
+            index_for_search(target)
+    finally:
+        target.close()
 
 
 @store_app.command("export")

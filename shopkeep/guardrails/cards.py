@@ -45,9 +45,14 @@ def mask_card_numbers(text: str) -> tuple[str, list[str]]:
 
 
 class Vaulted(Protocol):
-    token: str
-    brand: str
-    last_four: str
+    """What the vault hands back for a number: a token, and what may be shown of the card."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def brand(self) -> str: ...
+    @property
+    def last_four(self) -> str: ...
 
 
 def vault_card_numbers(text: str, put: Callable[[str], Vaulted]) -> tuple[str, list[Vaulted]]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from shopkeep.store.types import EmptyableString, JSONText, MoneyAmount
@@ -173,4 +175,82 @@ conversation_events = Table(
     Column("variant", String(ID), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_conversation_events_conv", "conversation_id", "event_id"),
+)
+
+
+# payments: idempotency, ledger, promo codes, checkout charges, and the sandbox gateway's own memory ---------------
+# Money here is integer minor units with a currency code (ACP); card numbers never appear in any of these tables.
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("scope", String(ID), primary_key=True),
+    Column("idem_key", String(128), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response", JSONText, nullable=True),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+payment_ledger = Table(
+    "payment_ledger",
+    metadata,
+    Column("entry_id", Integer, Identity(), primary_key=True),
+    Column("order_id", String(ID), nullable=True, index=True),
+    Column("checkout_key", String(128), nullable=True, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("payment_method_id", String(ID), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("gateway_ref", String(ID), nullable=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("idem_key", String(160), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("idem_key", name="uq_payment_ledger_idem_key"),
+)
+
+promo_codes = Table(
+    "promo_codes",
+    metadata,
+    Column("code", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("min_subtotal_minor", BigInteger, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("description", String(TEXT), nullable=False),
+)
+
+order_charges = Table(
+    "order_charges",
+    metadata,
+    Column("order_id", String(ID), primary_key=True),
+    Column("user_id", String(ID), nullable=False, index=True),
+    Column("checkout_key", String(128), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal_minor", BigInteger, nullable=False),
+    Column("discount_minor", BigInteger, nullable=False),
+    Column("shipping_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("promo_code", String(ID), nullable=True),
+    Column("shipping_method", String(16), nullable=False),
+    Column("payment_method_id", String(ID), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("checkout_key", name="uq_order_charges_checkout_key"),
+)
+
+gateway_records = Table(
+    "gateway_records",
+    metadata,
+    Column("gateway", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("record_key", String(160), primary_key=True),
+    Column("payload", JSONText, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

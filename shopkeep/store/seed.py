@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select
 
 from shopkeep.domain import Customer, Order, Product
 from shopkeep.store import schema as t
+from shopkeep.store.payments import seed_promo_codes
 from shopkeep.store.sql import (
     SqlCommerceStore,
     _address_values,
@@ -153,6 +154,7 @@ def seed(store: SqlCommerceStore, data: StoreData, *, reset: bool = False) -> di
         ):
             _insert(conn, table, [row for o in orders for row in rows_of(o)])
         added.update(products=len(products), customers=len(customers), orders=len(orders))
+        seed_promo_codes(session)
     return added
 
 

@@ -1,6 +1,7 @@
 """The typed tools the agents call; each enforces its own business rules."""
 
 from shopkeep.tools.base import Tool, ToolContext, ToolKind, ToolOutcome, ToolRegistry
+from shopkeep.tools.catalog import CATALOG_TOOLS
 from shopkeep.tools.retail import RETAIL_TOOLS
 
 
@@ -10,6 +11,7 @@ def retail_registry() -> ToolRegistry:
 
 
 __all__ = [
+    "CATALOG_TOOLS",
     "RETAIL_TOOLS",
     "Tool",
     "ToolContext",

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -25,6 +25,10 @@ from shopkeep.errors import (
     UnknownToolError,
 )
 from shopkeep.store.base import CommerceStore
+
+if TYPE_CHECKING:
+    from shopkeep.payments import PaymentServices
+    from shopkeep.retrieval.search import CatalogSearch
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +50,10 @@ class ToolContext:
     customer_id: str | None = None
     conversation_id: str | None = None
     cart_id: str | None = None
+    payments: PaymentServices | None = None
+    """The gateway and card vault for checkout; ``None`` means the configured ones (``payment_services``)."""
+    retrieval: CatalogSearch | None = None
+    """Catalog and knowledge search over ``store`` (the catalog tools need it; None where search is not set up)."""
 
     def require_customer(self) -> str | None:
         """The customer this call is limited to (None for an operator); raises if a conversation has none yet."""
@@ -118,21 +126,30 @@ def make_tool(kind: ToolKind, fn: Callable[..., Any], *, confirm: bool | None = 
     return Tool(fn.__name__, kind, description, model, fn, parameters, needs_yes)
 
 
+def _python_names(names: list[str]) -> str:
+    """Names quoted and listed as Python's TypeError lists them: 'a', 'a' and 'b', 'a', 'b', and 'c'."""
+    quoted = [f"'{n}'" for n in names]
+    if len(quoted) <= 2:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
+
+
 def _arguments_error(tool: Tool, arguments: dict[str, Any], exc: ValidationError) -> ToolArgumentsError:
-    """τ²'s texts for missing and unexpected arguments; a clear, field-naming text for wrong types."""
-    missing = [p for p in tool.parameters if p not in arguments and tool.args_model.model_fields[p].is_required()]
-    if missing:
-        quoted = " and ".join(f"'{m}'" for m in missing)
-        plural = "s" if len(missing) > 1 else ""
-        return ToolArgumentsError(
-            f"RetailTools.{tool.name}() missing {len(missing)} required positional argument{plural}: {quoted}",
-            field=missing[0],
-        )
+    """τ²'s texts for unexpected and missing arguments (Python's, in Python's order); a field-naming text for
+    wrong types."""
     unexpected = [a for a in arguments if a not in tool.parameters]
     if unexpected:
         return ToolArgumentsError(
             f"RetailTools.{tool.name}() got an unexpected keyword argument '{unexpected[0]}'",
             field=unexpected[0],
+        )
+    missing = [p for p in tool.parameters if p not in arguments and tool.args_model.model_fields[p].is_required()]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        return ToolArgumentsError(
+            f"RetailTools.{tool.name}() missing {len(missing)} required positional argument{plural}: "
+            f"{_python_names(missing)}",
+            field=missing[0],
         )
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])

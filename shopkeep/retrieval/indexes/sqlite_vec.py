@@ -1,0 +1,170 @@
+"""SQLite backend (the embedded default): sqlite-vec for vectors, FTS5 for full text, in the store's own file.
+
+sqlite-vec has no graph index: a KNN query scans every vector of its partition. So each document's vector is kept
+twice: as float32 in ``retrieval_vectors`` (exact distances, and rescoring) and binary-quantized (one bit per
+dimension, 48 bytes for 384 dimensions) in the vec0 table ``retrieval_vec_bits``, partitioned by document kind.
+
+A search counts the documents its filters allow (up to ``exact_limit``). Few candidates: exact cosine distance
+over just those rows. Many: a Hamming-distance KNN over the bits fetches ``oversample`` × k candidates, which are
+filtered and rescored with the exact float distance; if the filters leave fewer than k of them, the exact scan
+runs after all. Binary quantization plus float rescoring keeps recall high at a fraction of the float scan's cost
+(``bench/retrieval.py`` measures both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.exc import OperationalError
+
+from shopkeep.errors import VectorExtensionMissingError
+from shopkeep.retrieval import schema as rs
+from shopkeep.retrieval.indexes.base import IndexHit, Vector, check_kind
+
+INSTALL = "pip install sqlite-vec pysqlite3-binary (Shopkeep loads sqlite-vec through pysqlite3)"
+
+_vectors = table("retrieval_vectors", column("doc_id"), column("kind"), column("embedding"))
+_bits = table("retrieval_vec_bits", column("rowid"), column("kind"), column("embedding"), column("k"))
+_fts = table("retrieval_fts", column("rowid"))
+_FTS_TABLE: ColumnElement[Any] = literal_column("retrieval_fts")
+# Title matches weigh four times body matches; bm25() is lower-is-better, so scores are negated.
+_BM25: ColumnElement[float] = literal_column("bm25(retrieval_fts, 4.0, 1.0)")
+
+
+class SqliteVecIndex:
+    """``VectorIndex`` over sqlite-vec and FTS5."""
+
+    name = "sqlite_vec"
+
+    def __init__(self, *, exact_limit: int = 20_000, oversample: int = 8, min_candidates: int = 200) -> None:
+        self.exact_limit = exact_limit
+        self.oversample = oversample
+        self.min_candidates = min_candidates
+
+    def ensure(self, conn: Connection, dimensions: int, *, reset: bool = False) -> None:
+        try:
+            conn.exec_driver_sql("SELECT vec_version()")
+        except OperationalError as exc:
+            raise VectorExtensionMissingError(
+                "this SQLite connection cannot run sqlite-vec (the extension is not installed or not loadable)",
+                install=INSTALL,
+            ) from exc
+        if reset:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS retrieval_vec_bits")
+            conn.exec_driver_sql("DROP TABLE IF EXISTS retrieval_vectors")
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS retrieval_vectors "
+            "(doc_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, embedding BLOB NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS retrieval_vec_bits "
+            f"USING vec0(kind text partition key, embedding bit[{int(dimensions)}])"
+        )
+
+    def upsert(self, conn: Connection, rows: Sequence[tuple[int, str, Vector]]) -> None:
+        if not rows:
+            return
+        self.delete(conn, [doc_id for doc_id, _, _ in rows])
+        values = [
+            {"doc_id": doc_id, "kind": check_kind(kind), "v": np.asarray(vector, dtype=np.float32).tobytes()}
+            for doc_id, kind, vector in rows
+        ]
+        conn.execute(
+            text("INSERT INTO retrieval_vectors (doc_id, kind, embedding) VALUES (:doc_id, :kind, :v)"), values
+        )
+        conn.execute(
+            text(
+                "INSERT INTO retrieval_vec_bits (rowid, kind, embedding) "
+                "VALUES (:doc_id, :kind, vec_quantize_binary(vec_f32(:v)))"
+            ),
+            values,
+        )
+
+    def delete(self, conn: Connection, doc_ids: Sequence[int]) -> None:
+        present: list[int] = []
+        for start in range(0, len(doc_ids), 500):
+            chunk = [int(i) for i in doc_ids[start : start + 500]]
+            present += conn.scalars(select(_vectors.c.doc_id).where(_vectors.c.doc_id.in_(chunk)))
+        if present:
+            # One rowid at a time: vec0 looks a rowid up directly, but scans the whole table for an IN list.
+            conn.execute(text("DELETE FROM retrieval_vec_bits WHERE rowid = :doc_id"), [{"doc_id": i} for i in present])
+            conn.execute(text("DELETE FROM retrieval_vectors WHERE doc_id = :doc_id"), [{"doc_id": i} for i in present])
+
+    def search(
+        self,
+        conn: Connection,
+        vector: Vector,
+        *,
+        kind: str,
+        where: ColumnElement[bool],
+        k: int,
+        exact: bool = False,
+    ) -> list[IndexHit]:
+        d = rs.documents
+        query_blob = literal(np.asarray(vector, dtype=np.float32).tobytes(), LargeBinary)
+        distance = func.vec_distance_cosine(_vectors.c.embedding, query_blob).label("distance")
+        allowed = where & (d.c.kind == check_kind(kind))
+        if not exact:
+            counted = select(d.c.doc_id).where(allowed).limit(self.exact_limit + 1).subquery()
+            exact = (conn.scalar(select(func.count()).select_from(counted)) or 0) <= self.exact_limit
+        if not exact:
+            wanted = max(self.min_candidates, self.oversample * k)
+            coarse = (
+                select(_bits.c.rowid.label("doc_id"))
+                .where(
+                    _bits.c.embedding.op("MATCH")(func.vec_quantize_binary(query_blob)),
+                    _bits.c.k == wanted,
+                    _bits.c.kind == kind,
+                )
+                .cte("coarse")
+            )
+            query = (
+                select(_vectors.c.doc_id, distance)
+                .select_from(
+                    coarse.join(_vectors, _vectors.c.doc_id == coarse.c.doc_id).join(d, d.c.doc_id == _vectors.c.doc_id)
+                )
+                .where(allowed)
+                .order_by(distance)
+                .limit(k)
+            )
+            hits = [IndexHit(int(row.doc_id), float(row.distance)) for row in conn.execute(query)]
+            if len(hits) >= k:
+                return hits
+        query = (
+            select(_vectors.c.doc_id, distance)
+            .select_from(_vectors.join(d, d.c.doc_id == _vectors.c.doc_id))
+            .where(allowed)
+            .order_by(distance)
+            .limit(k)
+        )
+        return [IndexHit(int(row.doc_id), float(row.distance)) for row in conn.execute(query)]
+
+    def text_search(
+        self, conn: Connection, terms: Sequence[str], *, where: ColumnElement[bool], k: int
+    ) -> list[IndexHit]:
+        if not terms:
+            return []
+        d = rs.documents
+        expression = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        query = (
+            select(_fts.c.rowid.label("doc_id"), _BM25.label("rank"))
+            .select_from(_fts.join(d, d.c.doc_id == _fts.c.rowid))
+            .where(_FTS_TABLE.op("MATCH")(expression), where)
+            .order_by(_BM25)
+            .limit(k)
+        )
+        return [IndexHit(int(row.doc_id), -float(row.rank)) for row in conn.execute(query)]

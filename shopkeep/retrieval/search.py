@@ -1,0 +1,705 @@
+"""Hybrid catalog and knowledge search: ``CatalogSearch`` is the one object the tools, the CLI and the API use.
+
+A catalog query goes through four steps:
+
+1. **Understand.** ``QueryParser`` reads the product types, option constraints, price range, sort order and stock
+   flag out of the words; typed ``SearchFilters`` from a tool call are merged on top (they win).
+2. **Filter in the database.** The constraints become one SQL ``WHERE`` over ``retrieval_documents``: product ids,
+   price range and availability are columns, options are ``EXISTS`` over the normalized (doc, key, value) rows.
+   Option, price, stock or price-sort constraints make the search *variant-level* (each hit is one item); without
+   them it is *product-level* (each hit is a product, with its price range).
+3. **Rank.** Within the filter, full-text search (FTS5 / tsvector / Oracle Text) over the query's remaining words
+   and nearest-neighbour search over its embedding each return their best 50, fused by reciprocal-rank fusion
+   (score = Σ 1 / (60 + rank)). "Cheapest ..." orders by price instead.
+4. **Present.** Hits that satisfy everything come first; when the query named a product type and fewer than
+   ``limit`` of its items fit, related products that satisfy the other constraints follow (a tea kettle search
+   also shows the electric kettle). A product contributes at most three items unless it is the one product the
+   query asked for, so one product cannot flood the list. Every hit says why it matched.
+
+Knowledge questions run the same hybrid ranking over the knowledge-base sections.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
+
+from shopkeep.domain import Amount, Product
+from shopkeep.errors import IndexNotReadyError, NotFoundError, RuleViolationError
+from shopkeep.retrieval import schema as rs
+from shopkeep.retrieval.embedders.base import Embedder
+from shopkeep.retrieval.embedders.cache import to_vector
+from shopkeep.retrieval.indexer import Indexer, IndexReport, ProgressFn, read_version
+from shopkeep.retrieval.indexes import Vector, VectorIndex, vector_index_for
+from shopkeep.retrieval.query import MAX_QUERY_CHARS, OptionConstraint, ParsedQuery, QueryParser
+from shopkeep.retrieval.variants import VariantResolution, resolve_variant
+from shopkeep.settings import Settings
+from shopkeep.store.sql import SqlCommerceStore
+
+RRF_K = 10
+LEXICAL_WEIGHT = 0.35
+CANDIDATES = 50
+MAX_LIMIT = 50
+PER_PRODUCT = 3
+DRILL_DOWN = 1
+MAX_TERMS = 32
+IN_CHUNK = 1000  # Oracle allows at most 1000 items in one IN list
+
+Sort = Literal["relevance", "price_asc", "price_desc"]
+
+_STOPWORDS = frozenset(
+    word
+    for line in """
+    a about an and any are as at be but by can could do does for from get have how i i'm im in is it its me my
+    need of on or our please show some something that the their them there these this those to up want was we
+    what when where which who why will with would you your looking find buy anything thing things one ones
+    """.strip().splitlines()
+    for word in line.split()
+)
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+class SearchFilters(BaseModel):
+    """Structured filters a caller may add to the query's own words (they win over what the words say)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product_type: str | None = Field(
+        default=None, description="A product type name (see list_all_product_types) or product id"
+    )
+    options: dict[str, str | list[str]] = Field(
+        default_factory=dict, description='Option key -> wanted value(s), e.g. {"color": ["blue", "black"]}'
+    )
+    min_price: Decimal | None = Field(default=None, ge=0, description="Lowest price, inclusive")
+    max_price: Decimal | None = Field(default=None, ge=0, description="Highest price, inclusive")
+    in_stock_only: bool = False
+    sort: Sort | None = None
+
+    def is_empty(self) -> bool:
+        return self == SearchFilters()
+
+
+class SearchHit(BaseModel):
+    """One result: a product (``item_id`` None, price = lowest of its variants) or one variant of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    item_id: str | None
+    name: str
+    options: dict[str, str]
+    price: Amount | None
+    price_max: Amount | None = None
+    available: bool
+    score: float
+    reason: str
+
+
+class SearchResults(BaseModel):
+    """Ranked hits, how the query was understood, and notes for anything ignored or invalid."""
+
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    understood: str
+    level: Literal["product", "variant"]
+    hits: list[SearchHit]
+    notes: list[str] = Field(default_factory=list)
+
+
+class Passage(BaseModel):
+    """A knowledge-base passage to quote, with its source id (the page) and section, for citations."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    title: str
+    section: str | None
+    text: str
+    score: float
+
+
+@dataclass
+class _Constraints:
+    product_ids: list[str] = field(default_factory=list)
+    options: list[OptionConstraint] = field(default_factory=list)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock_only: bool = False
+    sort: Sort = "relevance"
+    type_names: list[str] = field(default_factory=list)
+    explicit_type: bool = False
+    """The caller's filters named the product type: show nothing else."""
+
+    @property
+    def variant_level(self) -> bool:
+        return bool(
+            self.options
+            or self.min_price is not None
+            or self.max_price is not None
+            or self.in_stock_only
+            or self.sort != "relevance"
+        )
+
+
+@dataclass
+class _Candidate:
+    doc_id: int
+    fused: float = 0.0
+    text_rank: int | None = None
+    vector_rank: int | None = None
+    distance: float | None = None
+    relaxed: bool = False
+
+
+class CatalogSearch:
+    """Catalog and knowledge search over one store: its embedder, its vector index, its indexer."""
+
+    def __init__(
+        self,
+        store: SqlCommerceStore,
+        embedder: Embedder,
+        index: VectorIndex | None = None,
+        *,
+        kb_dir: Path | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index = index or vector_index_for(store.engine)
+        self.indexer = Indexer(store, embedder, self.index, kb_dir=kb_dir, batch_size=batch_size)
+        self._parser: tuple[str, QueryParser, dict[str, Product]] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, store: SqlCommerceStore, settings: Settings) -> CatalogSearch:
+        """The configured embedder (``settings.retrieval``), the store's own vector index, the data dir's KB."""
+        from shopkeep.retrieval.embedders import get_embedder
+
+        return cls(
+            store,
+            get_embedder(settings),
+            kb_dir=settings.data_dir / "kb",
+            batch_size=settings.retrieval.batch_size,
+        )
+
+    # indexing ---------------------------------------------------------------------------------------------------
+
+    def index_documents(self, *, rebuild: bool = False, progress: ProgressFn | None = None) -> IndexReport:
+        """Bring documents, full text and vectors up to date (incremental; see ``Indexer``)."""
+        report = self.indexer.sync(rebuild=rebuild, progress=progress)
+        with self._lock:
+            self._parser = None
+        return report
+
+    def check(self) -> None:
+        """Fail now, with what to install or run, if search cannot work: model, extension, or no index yet."""
+        self.embedder.embed_query("ready")
+        with self.store.session(write=True) as session:
+            self.index.ensure(session.connection, self.embedder.dimensions)
+        with self.store.engine.connect() as conn:
+            self._version(conn)
+
+    # catalog search ---------------------------------------------------------------------------------------------
+
+    def search(self, query: str, *, filters: SearchFilters | None = None, limit: int = 10) -> SearchResults:
+        """Ranked products or items for a customer's words plus optional structured filters."""
+        filters = filters or SearchFilters()
+        text, notes = _clean(query)
+        if not _words(text) and filters.is_empty():
+            raise RuleViolationError(
+                "The search is empty: say what you are looking for (a product, what it is for, options or a price)."
+            )
+        limit = max(1, min(limit, MAX_LIMIT))
+        with self.store.engine.connect() as conn:
+            parser, products = self._parser_for(self._version(conn))
+            parsed = parser.parse(text) if text else ParsedQuery(original="", text="")
+            notes += parsed.notes
+            constraints = self._merge(parsed, filters, parser, products, notes)
+            level: Literal["product", "variant"] = "variant" if constraints.variant_level else "product"
+            # What is left once the filters are read out is what to rank by; a query that was all filters ("under
+            # $50", "in stock") is ranked by the option values it named, or listed in catalog order.
+            terms = _terms(parsed.text)
+            semantic = " ".join([parsed.text, *(_describe_constraint(c) for c in constraints.options)]).strip()
+            vector = self._embed(semantic) if _words(semantic) else None
+            candidates = self._rank(conn, level, constraints, terms, vector, limit)
+            hits = self._hits(conn, candidates, constraints, terms, level, limit)
+        if not hits:
+            notes.append("Nothing in the catalog matches all of that; try fewer or different filters.")
+        return SearchResults(
+            query=query, understood=_understood(constraints), level=level, hits=hits, notes=_unique(notes)
+        )
+
+    def _merge(
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        parser: QueryParser,
+        products: dict[str, Product],
+        notes: list[str],
+    ) -> _Constraints:
+        c = _Constraints(
+            product_ids=list(parsed.product_ids),
+            options=list(parsed.options),
+            min_price=parsed.min_price,
+            max_price=parsed.max_price,
+            in_stock_only=parsed.in_stock_only,
+            sort=parsed.sort,
+        )
+        types = parser.product_types()
+        if filters.product_type is not None:
+            wanted = filters.product_type.strip()
+            by_name = {name.lower(): ids for name, ids in types.items()}
+            c.explicit_type = True
+            if wanted in products:
+                c.product_ids = [wanted]
+            elif wanted.lower() in by_name:
+                c.product_ids = list(by_name[wanted.lower()])
+            else:
+                raise RuleViolationError(f"Unknown product type '{wanted}'. Known types: {', '.join(sorted(types))}.")
+        if filters.options:
+            scope = [products[pid] for pid in c.product_ids] if c.product_ids else list(products.values())
+            known: dict[str, set[str]] = {}
+            for product in scope:
+                for variant in product.variants.values():
+                    for key, value in variant.options.items():
+                        known.setdefault(key, set()).add(value)
+            for key, raw in filters.options.items():
+                values = [raw] if isinstance(raw, str) else list(raw)
+                matched_key = next((k for k in known if k.lower() == key.strip().lower()), None)
+                if matched_key is None:
+                    raise RuleViolationError(
+                        f"Unknown option '{key}'"
+                        + (
+                            f" for {', '.join(sorted({products[p].name for p in c.product_ids}))}"
+                            if c.product_ids
+                            else ""
+                        )
+                        + f". Known options: {', '.join(sorted(known)) or 'none'}."
+                    )
+                lowered = {v.lower(): v for v in known[matched_key]}
+                unknown = [v for v in values if v.strip().lower() not in lowered]
+                if unknown or not values:
+                    raise RuleViolationError(
+                        f"Unknown value {', '.join(repr(v) for v in unknown) or '(none given)'} for option "
+                        f"'{matched_key}'. Known values: {', '.join(sorted(known[matched_key]))}."
+                    )
+                c.options = [o for o in c.options if o.key != matched_key]
+                c.options.append(OptionConstraint(key=matched_key, values=[lowered[v.strip().lower()] for v in values]))
+        if filters.min_price is not None:
+            c.min_price = filters.min_price
+        if filters.max_price is not None:
+            c.max_price = filters.max_price
+        if c.min_price is not None and c.max_price is not None and c.min_price > c.max_price:
+            raise RuleViolationError(
+                f"The lowest price (${c.min_price:.2f}) is above the highest price (${c.max_price:.2f})."
+            )
+        c.in_stock_only = c.in_stock_only or filters.in_stock_only
+        if filters.sort is not None:
+            c.sort = filters.sort
+        id_set = set(c.product_ids)
+        c.type_names = [name for name, ids in types.items() if id_set & set(ids)]
+        return c
+
+    def _rank(
+        self,
+        conn: Connection,
+        level: str,
+        c: _Constraints,
+        terms: list[str],
+        vector: Vector | None,
+        limit: int,
+    ) -> list[_Candidate]:
+        strict = _where(c, level)
+        if c.sort != "relevance" and c.product_ids:
+            ranked = self._by_price(conn, strict, c.sort, CANDIDATES)
+        else:
+            ranked = self._hybrid(conn, level, strict, terms, vector)
+            if c.sort != "relevance":
+                head = sorted(ranked[:limit], key=lambda cand: cand.doc_id)
+                prices = _prices(conn, [cand.doc_id for cand in head])
+                ranked = sorted(head, key=lambda cand: _price_key(prices[cand.doc_id], c.sort))
+        if c.product_ids and not c.explicit_type and len(ranked) < CANDIDATES:
+            relaxed = _where(c, level, relax_products=True)
+            extra = self._hybrid(conn, level, relaxed, terms, vector) if (terms or vector is not None) else []
+            for cand in extra:
+                cand.relaxed = True
+            ranked += extra
+        return ranked
+
+    def _hybrid(
+        self,
+        conn: Connection,
+        kind: str,
+        where: ColumnElement[bool],
+        terms: list[str],
+        vector: Vector | None,
+    ) -> list[_Candidate]:
+        by_id: dict[int, _Candidate] = {}
+        if terms:
+            for rank, hit in enumerate(self.index.text_search(conn, terms, where=where & _kind(kind), k=CANDIDATES)):
+                cand = by_id.setdefault(hit.doc_id, _Candidate(hit.doc_id))
+                cand.text_rank = rank
+                cand.fused += LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        if vector is not None:
+            for rank, hit in enumerate(self.index.search(conn, vector, kind=kind, where=where, k=CANDIDATES)):
+                cand = by_id.setdefault(hit.doc_id, _Candidate(hit.doc_id))
+                cand.vector_rank, cand.distance = rank, hit.score
+                cand.fused += 1.0 / (RRF_K + rank + 1)
+        if not by_id:
+            # Nothing to rank by (only filters were given): list what the filters allow, in catalog order.
+            d = rs.documents
+            query = select(d.c.doc_id).where(where, _kind(kind)).order_by(d.c.seq).limit(CANDIDATES)
+            return [_Candidate(int(doc_id)) for doc_id in conn.scalars(query)]
+        return sorted(by_id.values(), key=lambda cand: -cand.fused)
+
+    def _by_price(self, conn: Connection, where: ColumnElement[bool], sort: Sort, k: int) -> list[_Candidate]:
+        d = rs.documents
+        order = d.c.price.asc() if sort == "price_asc" else d.c.price.desc()
+        query = select(d.c.doc_id).where(where).order_by(order, d.c.seq).limit(k)
+        return [
+            _Candidate(int(doc_id), fused=1.0 / (RRF_K + rank + 1)) for rank, doc_id in enumerate(conn.scalars(query))
+        ]
+
+    def _hits(
+        self,
+        conn: Connection,
+        ranked: list[_Candidate],
+        c: _Constraints,
+        terms: list[str],
+        level: str,
+        limit: int,
+    ) -> list[SearchHit]:
+        rows = _documents(conn, [cand.doc_id for cand in ranked])
+        strict = [cand for cand in ranked if not cand.relaxed]
+        if len(c.product_ids) != 1:
+            strict = _diversified(strict, rows, PER_PRODUCT)
+        shown = {rows[cand.doc_id].product_id for cand in strict}
+        relaxed = _diversified(
+            [cand for cand in ranked if cand.relaxed and rows[cand.doc_id].product_id not in shown], rows, 1
+        )
+        chosen = [*strict, *relaxed][:limit]
+        if level == "variant" or not terms:
+            return [_hit(rows[cand.doc_id], cand, c, terms, level) for cand in chosen]
+        return [
+            _hit(row, cand, c, terms, "variant" if row.item_id else level, only=only)
+            for row, cand, only in self._drill_down(conn, chosen, rows, terms)
+        ][:limit]
+
+    def _drill_down(
+        self, conn: Connection, chosen: list[_Candidate], rows: dict[int, Any], terms: list[str]
+    ) -> list[tuple[Any, _Candidate, list[str]]]:
+        """Product hits whose variants differ on the query's words become those variants.
+
+        "Sunglasses to cut the glare on the water": only the polarized variants' documents mention glare, so those
+        variants are shown instead of the product. Words of the product's name never count.
+        """
+        d = rs.documents
+        product_ids = [rows[cand.doc_id].product_id for cand in chosen]
+        variants: dict[str, list[Any]] = {}
+        query = select(d).where(_kind("variant"), _in(d.c.product_id, product_ids)).order_by(d.c.seq)
+        for row in conn.execute(query):
+            variants.setdefault(row.product_id, []).append(row)
+        out: list[tuple[Any, _Candidate, list[str]]] = []
+        for cand in chosen:
+            row = rows[cand.doc_id]
+            name = set(_words(row.title))
+            wanted = [t for t in terms if not _mentions(name, t)]
+            mine = variants.get(row.product_id, [])
+            matched = {v.doc_id: [t for t in wanted if _mentions(set(_words(v.body)), t)] for v in mine}
+            counts = [len(found) for found in matched.values()]
+            if len(mine) > 1 and max(counts) > min(counts):
+                best = [v for v in mine if len(matched[v.doc_id]) == max(counts)]
+                best.sort(key=lambda v: (not v.available, v.seq))
+                out += [(v, cand, matched[v.doc_id]) for v in best[:DRILL_DOWN]]
+            else:
+                out.append((row, cand, []))
+        return out
+
+    # knowledge, similar items, variants ---------------------------------------------------------------------------
+
+    def search_knowledge(self, question: str, *, limit: int = 3) -> list[Passage]:
+        """The knowledge-base sections that best answer a question, best first, with their source ids."""
+        text, _ = _clean(question)
+        if not _words(text):
+            raise RuleViolationError("The question is empty: ask about shipping, returns, payments, accounts...")
+        limit = max(1, min(limit, MAX_LIMIT))
+        with self.store.engine.connect() as conn:
+            self._version(conn)
+            ranked = self._hybrid(conn, "kb", true(), _terms(text), self._embed(text))[:limit]
+            rows = _documents(conn, [cand.doc_id for cand in ranked])
+        passages = []
+        for cand in ranked:
+            row = rows[cand.doc_id]
+            body = row.body.split("\n\n", 1)[1] if "\n\n" in row.body else row.body
+            text_out = f"{row.section}\n\n{body}" if row.section else body
+            passages.append(
+                Passage(
+                    source=row.source, title=row.title, section=row.section, text=text_out, score=round(cand.fused, 6)
+                )
+            )
+        return passages
+
+    def similar(self, item_id: str, *, limit: int = 5) -> list[SearchHit]:
+        """Other products closest in meaning to an item (a variant id) or a product (a product id)."""
+        d = rs.documents
+        with self.store.engine.connect() as conn:
+            self._version(conn)
+            row = conn.execute(
+                select(d).where(or_(d.c.doc_key == f"variant:{item_id}", d.c.doc_key == f"product:{item_id}"))
+            ).first()
+            if row is None:
+                raise NotFoundError("Item", item_id, f"Item {item_id} not found")
+            vector = self._stored_vector(conn, row)
+            where = (d.c.product_id != row.product_id) & (d.c.available == true())
+            found = self.index.search(conn, vector, kind="product", where=where, k=limit)
+            rows = _documents(conn, [hit.doc_id for hit in found])
+        return [
+            SearchHit(
+                product_id=rows[hit.doc_id].product_id,
+                item_id=None,
+                name=rows[hit.doc_id].title,
+                options={},
+                price=rows[hit.doc_id].price,
+                price_max=rows[hit.doc_id].price_max,
+                available=bool(rows[hit.doc_id].available),
+                score=round(1.0 - hit.score, 6),
+                reason=f"similar to {row.title} (similarity {1.0 - hit.score:.2f})",
+            )
+            for hit in found
+        ]
+
+    def resolve_variant(self, product_id: str, description: str, base_item_id: str | None = None) -> VariantResolution:
+        """Which variant of a product a description means (relative to ``base_item_id``, e.g. an order line)."""
+        with self.store.engine.connect() as conn:
+            parser, products = self._parser_for(self._version(conn))
+        product = products.get(product_id)
+        if product is None:
+            raise NotFoundError("Product", product_id)
+        base = None
+        if base_item_id is not None:
+            base = product.variants.get(base_item_id)
+            if base is None:
+                raise NotFoundError("Item", base_item_id, f"Item {base_item_id} is not a variant of {product.name}")
+        text, _ = _clean(description)
+        return resolve_variant(product, text, parser, base=base)
+
+    # helpers ----------------------------------------------------------------------------------------------------
+
+    def _version(self, conn: Connection) -> str:
+        version = read_version(conn)
+        if version is None:
+            raise IndexNotReadyError(
+                "the catalog and knowledge base of this store have not been indexed yet",
+                install="run `shopkeep index` (or `shopkeep seed`, which indexes too)",
+            )
+        return version
+
+    def _parser_for(self, version: str) -> tuple[QueryParser, dict[str, Product]]:
+        with self._lock:
+            if self._parser is None or self._parser[0] != version:
+                with self.store.session() as session:
+                    products = session.list_products()
+                self._parser = (version, QueryParser(products), {p.product_id: p for p in products})
+            return self._parser[1], self._parser[2]
+
+    def _embed(self, text: str) -> Vector:
+        return to_vector(self.embedder.embed_query(text))
+
+    def _stored_vector(self, conn: Connection, row: Any) -> Vector:
+        blob = conn.scalar(select(rs.embeddings.c.vector).where(rs.embeddings.c.vector_key == row.vector_key))
+        if blob is None:
+            return self._embed(row.body)
+        return np.frombuffer(blob, dtype=np.float32)
+
+
+# query text -------------------------------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> tuple[str, list[str]]:
+    cleaned = " ".join(text.split())
+    if len(cleaned) <= MAX_QUERY_CHARS:
+        return cleaned, []
+    cut = cleaned.rfind(" ", 0, MAX_QUERY_CHARS + 1)
+    note = f"the query was too long and was shortened to its first {MAX_QUERY_CHARS} characters"
+    return cleaned[: cut if cut > 0 else MAX_QUERY_CHARS], [note]
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _terms(text: str) -> list[str]:
+    """Words worth searching for: lowercase, no stop words, each once, at most ``MAX_TERMS``."""
+    return _unique(word for word in _words(text) if word not in _STOPWORDS)[:MAX_TERMS]
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _describe_constraint(constraint: OptionConstraint) -> str:
+    return "" if constraint.negated else " ".join(constraint.values)
+
+
+# SQL --------------------------------------------------------------------------------------------------------------
+
+
+def _kind(kind: str) -> ColumnElement[bool]:
+    return rs.documents.c.kind == kind
+
+
+def _in(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    if not values:
+        return false()
+    chunks = [column.in_(list(values[i : i + IN_CHUNK])) for i in range(0, len(values), IN_CHUNK)]
+    return chunks[0] if len(chunks) == 1 else or_(*chunks)
+
+
+def _where(c: _Constraints, level: str, *, relax_products: bool = False) -> ColumnElement[bool]:
+    """The constraints as SQL over ``retrieval_documents`` (and its option rows)."""
+    d, o = rs.documents, rs.doc_options
+    clauses: list[ColumnElement[bool]] = [_kind(level)]
+    if c.product_ids:
+        ids = _in(d.c.product_id, c.product_ids)
+        clauses.append(~ids if relax_products else ids)
+    if level == "variant":
+        if c.min_price is not None:
+            clauses.append(d.c.price >= c.min_price)
+        if c.max_price is not None:
+            clauses.append(d.c.price <= c.max_price)
+        if c.in_stock_only:
+            clauses.append(d.c.available == true())
+        for constraint in c.options:
+            found = exists().where(o.c.doc_id == d.c.doc_id, _in(o.c.option_value, constraint.values))
+            if constraint.key is not None:
+                found = found.where(o.c.option_key == constraint.key)
+            clauses.append(~found if constraint.negated else found)
+    return and_(*clauses)
+
+
+def _documents(conn: Connection, doc_ids: list[int]) -> dict[int, Any]:
+    d = rs.documents
+    rows: dict[int, Any] = {}
+    for start in range(0, len(doc_ids), IN_CHUNK):
+        chunk = doc_ids[start : start + IN_CHUNK]
+        for row in conn.execute(select(d).where(d.c.doc_id.in_(chunk))):
+            rows[int(row.doc_id)] = row
+    return rows
+
+
+def _prices(conn: Connection, doc_ids: list[int]) -> dict[int, Decimal | None]:
+    d = rs.documents
+    query = select(d.c.doc_id, d.c.price).where(d.c.doc_id.in_(doc_ids))
+    return {int(row.doc_id): row.price for row in conn.execute(query)}
+
+
+def _price_key(price: Decimal | None, sort: Sort) -> Decimal:
+    if price is None:
+        return Decimal("Infinity")
+    return price if sort == "price_asc" else -price
+
+
+def _diversified(ranked: list[_Candidate], rows: dict[int, Any], cap: int) -> list[_Candidate]:
+    """Each product's best hit first, in rank order; then its next ones, up to ``cap`` per product."""
+    first: list[_Candidate] = []
+    more: list[_Candidate] = []
+    seen: dict[str, int] = {}
+    for cand in ranked:
+        product_id = rows[cand.doc_id].product_id
+        count = seen.get(product_id, 0)
+        if count < cap:
+            (more if count else first).append(cand)
+            seen[product_id] = count + 1
+    return first + more
+
+
+def _hit(
+    row: Any, cand: _Candidate, c: _Constraints, terms: list[str], level: str, *, only: Sequence[str] = ()
+) -> SearchHit:
+    return SearchHit(
+        product_id=row.product_id,
+        item_id=row.item_id,
+        name=row.title,
+        options=dict(row.options_json or {}),
+        price=row.price,
+        price_max=None if level == "variant" else row.price_max,
+        available=bool(row.available),
+        score=round(cand.fused, 6),
+        reason=_reason(row, cand, c, terms, only),
+    )
+
+
+# explanations -------------------------------------------------------------------------------------------------------
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def _price_range(c: _Constraints) -> str | None:
+    if c.min_price is not None and c.max_price is not None:
+        return f"{_money(c.min_price)}-{_money(c.max_price)}"
+    if c.max_price is not None:
+        return f"at most {_money(c.max_price)}"
+    if c.min_price is not None:
+        return f"at least {_money(c.min_price)}"
+    return None
+
+
+def _understood(c: _Constraints) -> str:
+    parts = [" or ".join(c.type_names) if c.type_names else "any product"]
+    parts += [f"{o.key or 'option'}: {o.describe()}" for o in c.options]
+    price = _price_range(c)
+    if price:
+        parts.append(price)
+    if c.in_stock_only:
+        parts.append("in stock")
+    if c.sort != "relevance":
+        parts.append("lowest price first" if c.sort == "price_asc" else "highest price first")
+    return "; ".join(parts)
+
+
+def _reason(row: Any, cand: _Candidate, c: _Constraints, terms: list[str], only: Sequence[str] = ()) -> str:
+    reasons: list[str] = []
+    if cand.relaxed:
+        reasons.append(f"related: not a {' or '.join(c.type_names)}" if c.type_names else "related")
+    elif c.type_names:
+        reasons.append(f"type: {row.title}")
+    title_words, body_words = set(_words(row.title)), set(_words(row.body))
+    in_title = [t for t in terms if _mentions(title_words, t)]
+    in_body = [t for t in terms if t not in in_title and _mentions(body_words, t)]
+    if in_title:
+        reasons.append("name matches " + ", ".join(f"'{t}'" for t in in_title))
+    if in_body:
+        reasons.append("description mentions " + ", ".join(f"'{t}'" for t in in_body))
+    if only:
+        reasons.append("of its variants, this kind mentions " + ", ".join(f"'{t}'" for t in only))
+    if cand.distance is not None:
+        reasons.append(f"close in meaning (similarity {1.0 - cand.distance:.2f})")
+    reasons += [f"{o.key or 'option'}={o.describe()}" for o in c.options]
+    price = _price_range(c)
+    if price:
+        reasons.append(price)
+    if c.in_stock_only:
+        reasons.append("in stock")
+    elif not row.available:
+        reasons.append("out of stock")
+    if c.sort != "relevance":
+        reasons.append("sorted by price")
+    return "; ".join(reasons) or "matches the filters"
+
+
+def _mentions(words: set[str], term: str) -> bool:
+    """A word of the document is the term or an inflection of it ("kettles" ~ "kettle")."""
+    stem = term[:-1] if term.endswith("s") and len(term) > 3 else term
+    return term in words or any(word.startswith(stem) and len(word) - len(stem) <= 3 for word in words)
