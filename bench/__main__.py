@@ -6,7 +6,7 @@ import os
 
 from rich.console import Console
 
-from bench import query_parser, retrieval, tokens, tools
+from bench import query_parser, retrieval, tokens, tools, turns
 
 
 def main() -> None:
@@ -15,6 +15,7 @@ def main() -> None:
     tools.run(console, postgres_url)
     query_parser.run(console)
     tokens.run(console)
+    turns.run(console)
     pgvector_url = os.environ.get("SHOPKEEP_BENCH_PGVECTOR_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/test")
     retrieval.run(console, pgvector_url, products=int(os.environ.get("SHOPKEEP_BENCH_RETRIEVAL_PRODUCTS", "100000")))
 

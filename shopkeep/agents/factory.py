@@ -44,6 +44,40 @@ def prompt_registry(settings: Settings) -> PromptRegistry:
     return PromptRegistry.load(settings.data_dir / "policy.md", experiment=experiment)
 
 
+def build_deps(
+    settings: Settings,
+    store: CommerceStore,
+    *,
+    nlu: NLU | None = None,
+    transport: Any = None,
+    retrieval: CatalogSearch | None = None,
+    prompts: PromptRegistry | None = None,
+) -> AgentDeps:
+    """Everything the graph needs, from settings: brains, router, tools, prompts and catalog search.
+
+    ``retrieval`` is the catalog and knowledge search the catalog tools use; by default the configured one over
+    ``store`` (its embedder loads on the first search, so building the graph stays cheap)."""
+    nlu = nlu or NLU.load(settings)
+    if retrieval is None and isinstance(store, SqlCommerceStore):
+        retrieval = CatalogSearch.from_settings(store, settings)
+    prompts = prompts or prompt_registry(settings)
+    brains = brain_factory(settings, AGENTS, local_brains(nlu), transport=transport)
+    router: Router = LocalRouter(nlu)
+    if settings.llm.router == "llm" and ModelConfig.for_agent(settings.llm, "router").provider != "local":
+        from shopkeep.llm.router import LLMRouter
+
+        router = LLMRouter(get_chat_model(settings, "router", transport=transport), prompts, router)
+    return AgentDeps(
+        store=store,
+        brains=brains,
+        router=router,
+        registry=agent_registry(),
+        retrieval=retrieval,
+        max_steps=20,
+        prompts=prompts,
+    )
+
+
 def build_service(
     settings: Settings,
     store: CommerceStore,
@@ -53,29 +87,9 @@ def build_service(
     transport: Any = None,
     retrieval: CatalogSearch | None = None,
 ) -> ConversationService:
-    """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``).
-
-    ``retrieval`` is the catalog and knowledge search the catalog tools use; by default the configured one over
-    ``store`` (its embedder loads on the first search, so building a service stays cheap)."""
-    nlu = nlu or NLU.load(settings)
-    if retrieval is None and isinstance(store, SqlCommerceStore):
-        retrieval = CatalogSearch.from_settings(store, settings)
+    """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``)."""
     prompts = prompt_registry(settings)
-    brains = brain_factory(settings, AGENTS, local_brains(nlu), transport=transport)
-    router: Router = LocalRouter(nlu)
-    if settings.llm.router == "llm" and ModelConfig.for_agent(settings.llm, "router").provider != "local":
-        from shopkeep.llm.router import LLMRouter
-
-        router = LLMRouter(get_chat_model(settings, "router", transport=transport), prompts, router)
-    deps = AgentDeps(
-        store=store,
-        brains=brains,
-        router=router,
-        registry=agent_registry(),
-        retrieval=retrieval,
-        max_steps=20,
-        prompts=prompts,
-    )
+    deps = build_deps(settings, store, nlu=nlu, transport=transport, retrieval=retrieval, prompts=prompts)
     return ConversationService(
         build_graph(deps, checkpointer=checkpointer),
         store,

@@ -148,11 +148,11 @@ def test_tools_run_one_at_a_time_and_only_the_agents_own(store: SqlCommerceStore
     double = call("find_user_id_by_email", email="emma.smith3991@example.com")
     double.tool_calls.append({"name": "get_user_details", "args": {"user_id": "emma_smith_8564"}, "id": "second"})
     model = ScriptedChatModel(steps=[double, call("cancel_pending_order", order_id="x", reason="y"), say("ok")])
-    service = service_for(store, model, agent="support")
+    service = service_for(store, model, agent="escalation")
     cid = service.start()
     result = service.send(cid, "hello")
     assert [c.ok for c in result.tool_calls] == [False, False, False]
-    assert "not available to the support agent" in str(model.calls[1][-2].content)
+    assert "not available to the escalation agent" in str(model.calls[1][-2].content)
     model.assert_done()
 
 
