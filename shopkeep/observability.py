@@ -10,6 +10,17 @@ import structlog
 from shopkeep.settings import Settings
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (test runners and CLIs swap it; a captured stream that was
+    closed must never be written to again)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(settings: Settings) -> None:
     """Route structlog and stdlib logging to stderr at the configured level and format."""
     level = logging.getLevelName(settings.log_level.upper())
@@ -27,9 +38,9 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=_CurrentStderr(), format="%(levelname)s %(name)s: %(message)s")
     # Migrations report every step at INFO; only their problems are worth a line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
