@@ -9,23 +9,26 @@ Both sides make the same decisions, so only what each design sends differs:
   router (no LLM call).
 
 A recording model stands in for the LLM at every specialist call: it counts (tiktoken, offline) the tokens of what
-the graph would send, and of what the baseline would send at the same point of the same conversation, then
-replays the decision. Decisions come from ``bench/token_scenarios.py`` (ten scripted conversations); with
-``SHOPKEEP_BENCH_DECISIONS=local`` they come from the local brain (and routing from its NLU) on the same customer
-messages instead.
+the graph would send, and of what the baseline would send at the same point of the same conversation, then passes
+the decision on. Two sets of conversations:
+
+- the conversation scenarios of ``tests/scenarios`` (when present), decided by the local brain and routed by its
+  NLU, on the seeded and indexed demo store;
+- the ten conversations of ``bench/token_scenarios.py``, with scripted decisions as a capable LLM would make them
+  (more tool calls, longer tool results).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
@@ -38,19 +41,20 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.token_scenarios import SCENARIOS, Scenario
-from shopkeep.agents.deps import AgentDeps, Route, Router
+from shopkeep.agents.deps import AgentDeps, Route
 from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
-from shopkeep.agents.toolkit import AGENT_TOOLS, agent_registry, tool_schemas
+from shopkeep.agents.toolkit import AGENT_TOOLS, agent_registry
 from shopkeep.llm.config import ModelConfig
 from shopkeep.llm.context import fit
 from shopkeep.llm.prompts import PromptRegistry
 from shopkeep.llm.tokens import TokenCounter
-from shopkeep.settings import Settings, get_settings
+from shopkeep.settings import PROJECT_ROOT, Settings, get_settings
 from shopkeep.store import open_store
 from shopkeep.store.seed import demo_db_path, read_tau2_db, seed
 
+SCENARIO_DIR = PROJECT_ROOT / "tests" / "scenarios"
 BASELINE_INSTRUCTIONS = (
     "You are the customer service assistant of the Shopkeep Demo Store. You help customers find products, manage "
     "their cart and check out, and with their orders and account, following the store policy below. Make one tool "
@@ -167,8 +171,20 @@ class ScriptRouter:
 
 
 @dataclass(frozen=True)
+class Conversation:
+    """Customer messages to send; ``steps`` are scripted decisions (None: the local brain decides)."""
+
+    group: str
+    name: str
+    users: tuple[str, ...]
+    steps: tuple[AIMessage, ...] | None = None
+    scenario: Scenario | None = None
+
+
+@dataclass(frozen=True)
 class Figures:
-    scenario: str
+    group: str
+    conversations: int
     turns: int
     calls: int
     baseline: int
@@ -189,114 +205,173 @@ def _baseline_tools() -> list[dict[str, Any]]:
     return schemas
 
 
-def measure(settings: Settings, store_template: Path, workdir: Path, *, local: bool = False) -> list[Figures]:
-    """Every scenario through the real graph and store, with recording models at the specialists."""
-    counter = TokenCounter.offline(settings.var_dir, settings.llm.encoding)
-    prompts = PromptRegistry.load(settings.data_dir / "policy.md")
-    baseline_system = SystemMessage(content=f"{BASELINE_INSTRUCTIONS}\n\n{prompts.policy.text}")
-    baseline_tools = _baseline_tools()
-    assert {t["function"]["name"] for t in baseline_tools} >= {
-        t["function"]["name"] for a in AGENTS for t in tool_schemas(agent_registry(), a)
-    }
-    local_brains: Callable[[AgentName], BaseChatModel] | None = None
-    local_router: Router | None = None
-    if local:
-        from shopkeep.agents.factory import local_brains as build_local_brains
-        from shopkeep.agents.routing import LocalRouter
-        from shopkeep.llm.local.nlu import NLU
+def scripted_conversations() -> list[Conversation]:
+    """The ten conversations of ``bench/token_scenarios.py`` with their scripted decisions."""
+    return [
+        Conversation(s.name, s.name, tuple(t.user for t in s.turns), tuple(x for t in s.turns for x in t.steps), s)
+        for s in SCENARIOS
+    ]
 
-        nlu = NLU.load(settings)
-        local_brains, local_router = build_local_brains(nlu), LocalRouter(nlu)
-    ledger = Ledger()
-    figures = []
-    for scenario in SCENARIOS:
-        path = workdir / f"{uuid.uuid4().hex[:8]}.db"
-        shutil.copy(store_template, path)
-        store = open_store(f"sqlite:///{path}")
-        replay = Replay(steps=[step for turn in scenario.turns for step in turn.steps])
 
-        def brain_for(agent: AgentName, replay: Replay = replay) -> BaseChatModel:
-            return RecordingModel(
+def scenario_conversations(directory: Path = SCENARIO_DIR) -> list[Conversation]:
+    """The customer messages of every conversation scenario in ``tests/scenarios`` (grouped by area)."""
+    conversations = []
+    for path in sorted(directory.rglob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        users = tuple(str(turn["user"]) for turn in spec.get("turns", []))
+        if users:
+            conversations.append(Conversation(path.parent.name, str(spec.get("name", path.stem)), users))
+    return conversations
+
+
+class _Recorders:
+    """One recording model per agent over the given deciding brains, sharing a ledger."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, decide: Callable[[AgentName], BaseChatModel]) -> None:
+        counter = TokenCounter.offline(settings.var_dir, settings.llm.encoding)
+        policy = PromptRegistry.load(settings.data_dir / "policy.md").policy.text
+        system = SystemMessage(content=f"{BASELINE_INSTRUCTIONS}\n\n{policy}")
+        tools = _baseline_tools()
+        self._models = {
+            agent: RecordingModel(
                 agent=agent,
-                decide=local_brains(agent) if local_brains else replay,
+                decide=decide(agent),
                 ledger=ledger,
                 counter=counter,
                 budget=ModelConfig.for_agent(settings.llm, agent).context_tokens,
-                baseline_system=baseline_system,
-                baseline_tools=baseline_tools,
+                baseline_system=system,
+                baseline_tools=tools,
             )
+            for agent in AGENTS
+        }
 
-        brains = {agent: brain_for(agent) for agent in AGENTS}
-        deps = AgentDeps(
-            store=store,
-            brains=brains.__getitem__,
-            router=local_router or ScriptRouter(scenario),
-            registry=agent_registry(),
-            max_steps=20,
-            prompts=prompts,
-        )
+    def __call__(self, agent: AgentName) -> BaseChatModel:
+        return self._models[agent]
+
+
+def measure(
+    settings: Settings, conversations: list[Conversation], store_template: Path, workdir: Path
+) -> list[Figures]:
+    """Every conversation through the real graph and a fresh copy of the store, recording models at the
+    specialists; scripted conversations replay their decisions, the others get the local brain's."""
+    ledger = Ledger()
+    local: AgentDeps | None = None
+    if any(c.steps is None for c in conversations):
+        from shopkeep.agents.factory import build_deps
+        from shopkeep.llm.local.nlu import NLU
+
+        nlu = NLU.load(settings)
+    for n, conversation in enumerate(conversations):
+        path = workdir / f"{uuid.uuid4().hex[:8]}.db"
+        shutil.copy(store_template, path)
+        store = open_store(f"sqlite:///{path}")
+        if conversation.steps is not None:
+            replay = Replay(steps=list(conversation.steps))
+            assert conversation.scenario is not None
+            deps = AgentDeps(
+                store=store,
+                brains=_Recorders(settings, ledger, lambda _agent, r=replay: r),  # type: ignore[misc]
+                router=ScriptRouter(conversation.scenario),
+                registry=agent_registry(),
+                max_steps=20,
+                prompts=PromptRegistry.load(settings.data_dir / "policy.md"),
+            )
+        else:
+            local = build_deps(settings, store, nlu=nlu)
+            deps = replace(local, brains=_Recorders(settings, ledger, local.brains))
         service = ConversationService(build_graph(deps, checkpointer=InMemorySaver()), store)
-        conversation = service.start(channel="bench")
-        for n, turn in enumerate(scenario.turns):
-            ledger.begin(scenario.name, n)
-            service.send(conversation, turn.user)
+        conversation_id = service.start(channel="bench")
+        for turn, text in enumerate(conversation.users):
+            ledger.begin(f"{n}", turn)
+            service.send(conversation_id, text)
         store.close()
-        if not local and replay.steps:
-            raise RuntimeError(f"{scenario.name}: {len(replay.steps)} scripted decisions were never asked for")
-        calls = [c for c in ledger.calls if c.scenario == scenario.name]
-        figures.append(
-            Figures(
-                scenario=scenario.name,
-                turns=len(scenario.turns),
-                calls=len(calls),
-                baseline=sum(c.baseline_in + c.out for c in calls),
-                graph=sum(c.graph_in + c.out for c in calls),
-            )
+        if conversation.steps is not None and replay.steps:
+            raise RuntimeError(f"{conversation.name}: {len(replay.steps)} scripted decisions were never asked for")
+    figures: dict[str, Figures] = {}
+    for n, conversation in enumerate(conversations):
+        calls = [c for c in ledger.calls if c.scenario == f"{n}"]
+        seen = figures.get(conversation.group, Figures(conversation.group, 0, 0, 0, 0, 0))
+        figures[conversation.group] = Figures(
+            conversation.group,
+            seen.conversations + 1,
+            seen.turns + len(conversation.users),
+            seen.calls + len(calls),
+            seen.baseline + sum(c.baseline_in + c.out for c in calls),
+            seen.graph + sum(c.graph_in + c.out for c in calls),
         )
-    return figures
+    return list(figures.values())
 
 
-def run(console: Console) -> None:
-    settings = get_settings()
-    local = os.environ.get("SHOPKEEP_BENCH_DECISIONS", "scripted") == "local"
-    workdir = Path(tempfile.mkdtemp(prefix="shopkeep-bench-tokens-"))
-    try:
-        template = workdir / "template.db"
-        store = open_store(f"sqlite:///{template}")
-        seed(store, read_tau2_db(demo_db_path(settings.data_dir)))
-        store.close()
-        figures = measure(settings, template, workdir, local=local)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    source = "the local brain" if local else "scripted decisions"
-    table = Table(
-        title=f"Tokens per turn ({settings.llm.encoding}; {source}): single-agent ReAct baseline vs Shopkeep graph"
-    )
-    for column in ("scenario", "turns", "LLM calls/turn", "baseline tokens/turn", "graph tokens/turn", "graph/base"):
-        table.add_column(column, justify="left" if column == "scenario" else "right")
-    for f in figures:
-        table.add_row(
-            f.scenario,
+def _template(settings: Settings, workdir: Path) -> Path:
+    """The demo store, seeded and indexed for catalog and knowledge search, to copy per conversation."""
+    from shopkeep.retrieval.embedders import LocalEmbedder
+    from shopkeep.retrieval.search import CatalogSearch
+
+    path = workdir / "template.db"
+    store = open_store(f"sqlite:///{path}")
+    seed(store, read_tau2_db(demo_db_path(settings.data_dir)))
+    CatalogSearch(store, LocalEmbedder(), kb_dir=settings.data_dir / "kb").index_documents()
+    store.close()
+    return path
+
+
+def _table(title: str, figures: list[Figures]) -> Table:
+    table = Table(title=title)
+    columns = ("conversations", "turns", "LLM calls/turn", "baseline tokens/turn", "graph tokens/turn", "graph/base")
+    table.add_column("group")
+    for column in columns:
+        table.add_column(column, justify="right")
+
+    def row(label: str, f: Figures) -> list[str]:
+        return [
+            label,
+            str(f.conversations),
             str(f.turns),
             f"{f.calls / f.turns:.2f}",
             f"{f.baseline / f.turns:,.0f}",
             f"{f.graph / f.turns:,.0f}",
-            f"{f.graph / f.baseline:.0%}",
-        )
-    turns = sum(f.turns for f in figures)
-    calls = sum(f.calls for f in figures)
-    baseline, graph = sum(f.baseline for f in figures), sum(f.graph for f in figures)
-    table.add_section()
-    table.add_row(
-        "[bold]all[/bold]",
-        str(turns),
-        f"{calls / turns:.2f}",
-        f"{baseline / turns:,.0f}",
-        f"{graph / turns:,.0f}",
-        f"[bold]{graph / baseline:.0%}[/bold]",
+            f"{f.graph / f.baseline:.0%}" if f.baseline else "-",
+        ]
+
+    for f in figures:
+        table.add_row(*row(f.group, f))
+    total = Figures(
+        "all",
+        sum(f.conversations for f in figures),
+        sum(f.turns for f in figures),
+        sum(f.calls for f in figures),
+        sum(f.baseline for f in figures),
+        sum(f.graph for f in figures),
     )
-    console.print(table)
+    table.add_section()
+    table.add_row(*row("[bold]all[/bold]", total))
+    return table
+
+
+def run(console: Console) -> None:
+    settings = get_settings()
+    workdir = Path(tempfile.mkdtemp(prefix="shopkeep-bench-tokens-"))
+    encoding = settings.llm.encoding
+    try:
+        template = _template(settings, workdir)
+        runs = []
+        scenarios = scenario_conversations()
+        if scenarios:
+            title = f"tests/scenarios, the local brain's decisions ({len(scenarios)} conversations)"
+            runs.append((title, measure(settings, scenarios, template, workdir)))
+        runs.append(
+            (
+                "bench/token_scenarios.py, scripted decisions",
+                measure(settings, scripted_conversations(), template, workdir),
+            )
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for title, figures in runs:
+        console.print(
+            _table(f"Tokens per turn ({encoding}): single-agent ReAct baseline vs Shopkeep graph — {title}", figures)
+        )
     console.print(
-        f"LLM calls per turn are the same on both sides ({calls / turns:.2f}): the same decisions, and the graph "
-        "routes with the offline intent router (SHOPKEEP_LLM__ROUTER=llm adds one small call per turn)."
+        "LLM calls per turn are the same on both sides: the same decisions, and the graph routes with the offline "
+        "intent router (SHOPKEEP_LLM__ROUTER=llm adds one small call per turn)."
     )

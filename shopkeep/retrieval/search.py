@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -406,24 +407,25 @@ class CatalogSearch:
         d = rs.documents
         product_ids = [rows[cand.doc_id].product_id for cand in chosen]
         variants: dict[str, list[Any]] = {}
-        query = select(d).where(_kind("variant"), _in(d.c.product_id, product_ids)).order_by(d.c.seq)
-        for row in conn.execute(query):
+        columns = select(d.c.doc_id, d.c.product_id, d.c.body, d.c.available, d.c.seq)
+        for row in conn.execute(columns.where(_kind("variant"), _in(d.c.product_id, product_ids)).order_by(d.c.seq)):
             variants.setdefault(row.product_id, []).append(row)
-        out: list[tuple[Any, _Candidate, list[str]]] = []
+        picks: list[tuple[int | None, _Candidate, list[str]]] = []
         for cand in chosen:
             row = rows[cand.doc_id]
-            name = set(_words(row.title))
-            wanted = [t for t in terms if not _mentions(name, t)]
+            name = _vocabulary(row.title)
+            wanted = [t for t in terms if not name.mentions(t)]
             mine = variants.get(row.product_id, [])
-            matched = {v.doc_id: [t for t in wanted if _mentions(set(_words(v.body)), t)] for v in mine}
+            matched = {v.doc_id: [t for t in wanted if _vocabulary(v.body).mentions(t)] for v in mine}
             counts = [len(found) for found in matched.values()]
             if len(mine) > 1 and max(counts) > min(counts):
                 best = [v for v in mine if len(matched[v.doc_id]) == max(counts)]
                 best.sort(key=lambda v: (not v.available, v.seq))
-                out += [(v, cand, matched[v.doc_id]) for v in best[:DRILL_DOWN]]
+                picks += [(int(v.doc_id), cand, matched[v.doc_id]) for v in best[:DRILL_DOWN]]
             else:
-                out.append((row, cand, []))
-        return out
+                picks.append((None, cand, []))
+        full = _documents(conn, [doc_id for doc_id, _, _ in picks if doc_id is not None])
+        return [(rows[cand.doc_id] if doc_id is None else full[doc_id], cand, only) for doc_id, cand, only in picks]
 
     # knowledge, similar items, variants ---------------------------------------------------------------------------
 
@@ -675,9 +677,9 @@ def _reason(row: Any, cand: _Candidate, c: _Constraints, terms: list[str], only:
         reasons.append(f"related: not a {' or '.join(c.type_names)}" if c.type_names else "related")
     elif c.type_names:
         reasons.append(f"type: {row.title}")
-    title_words, body_words = set(_words(row.title)), set(_words(row.body))
-    in_title = [t for t in terms if _mentions(title_words, t)]
-    in_body = [t for t in terms if t not in in_title and _mentions(body_words, t)]
+    title_words, body_words = _vocabulary(row.title), _vocabulary(row.body)
+    in_title = [t for t in terms if title_words.mentions(t)]
+    in_body = [t for t in terms if t not in in_title and body_words.mentions(t)]
     if in_title:
         reasons.append("name matches " + ", ".join(f"'{t}'" for t in in_title))
     if in_body:
@@ -699,7 +701,26 @@ def _reason(row: Any, cand: _Candidate, c: _Constraints, terms: list[str], only:
     return "; ".join(reasons) or "matches the filters"
 
 
-def _mentions(words: set[str], term: str) -> bool:
-    """A word of the document is the term or an inflection of it ("kettles" ~ "kettle")."""
-    stem = term[:-1] if term.endswith("s") and len(term) > 3 else term
-    return term in words or any(word.startswith(stem) and len(word) - len(stem) <= 3 for word in words)
+class _Vocabulary:
+    """The words of a text, for telling which query terms it mentions (an inflection counts: "kettles" ~ "kettle")."""
+
+    __slots__ = ("by_prefix", "words")
+
+    def __init__(self, text: str) -> None:
+        self.words = frozenset(_words(text))
+        self.by_prefix: dict[str, list[str]] = {}
+        for word in self.words:
+            self.by_prefix.setdefault(word[:4], []).append(word)
+
+    def mentions(self, term: str) -> bool:
+        stem = term[:-1] if term.endswith("s") and len(term) > 3 else term
+        if term in self.words or stem in self.words:
+            return True
+        if len(stem) < 4:
+            return False
+        return any(w.startswith(stem) and len(w) - len(stem) <= 3 for w in self.by_prefix.get(stem[:4], ()))
+
+
+@lru_cache(maxsize=20_000)
+def _vocabulary(text: str) -> _Vocabulary:
+    return _Vocabulary(text)

