@@ -255,7 +255,6 @@ def measure(
     """Every conversation through the real graph and a fresh copy of the store, recording models at the
     specialists; scripted conversations replay their decisions, the others get the local brain's."""
     ledger = Ledger()
-    local: AgentDeps | None = None
     if any(c.steps is None for c in conversations):
         from shopkeep.agents.factory import build_deps
         from shopkeep.llm.local.nlu import NLU
@@ -277,8 +276,8 @@ def measure(
                 prompts=PromptRegistry.load(settings.data_dir / "policy.md"),
             )
         else:
-            local = build_deps(settings, store, nlu=nlu)
-            deps = replace(local, brains=_Recorders(settings, ledger, local.brains))
+            built = build_deps(settings, store, nlu=nlu)
+            deps = replace(built, brains=_Recorders(settings, ledger, built.brains))
         service = ConversationService(build_graph(deps, checkpointer=InMemorySaver()), store)
         conversation_id = service.start(channel="bench")
         for turn, text in enumerate(conversation.users):

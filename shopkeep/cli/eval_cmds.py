@@ -22,8 +22,6 @@ from shopkeep.settings import get_settings
 
 eval_app = typer.Typer(help="Run the eval suites and report their scores.", no_args_is_help=True)
 
-LLM_USER_PENDING = "LLM user simulator: see the LLM brains issue (not available yet; use --user oracle)"
-
 
 @eval_app.command("tau2")
 def tau2_command(
@@ -32,7 +30,12 @@ def tau2_command(
         Path | None,
         typer.Option("--tasks", help="A τ² task file (default: data/tau2_retail/tasks_train.json)."),
     ] = None,
-    user: Annotated[str, typer.Option("--user", help="The simulated customer: oracle.")] = "oracle",
+    user: Annotated[
+        str, typer.Option("--user", help="The simulated customer: oracle, or llm (the configured model).")
+    ] = "oracle",
+    trials: Annotated[
+        int, typer.Option("--trials", min=1, help="Run every task N times and report pass^k for k = 1..N.")
+    ] = 1,
     store: StoreOption = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Run at most N tasks.")] = None,
     task_ids: Annotated[str | None, typer.Option("--task-ids", help="Only these task ids, e.g. 1,2,3.")] = None,
@@ -43,14 +46,21 @@ def tau2_command(
     reset and re-seeded per task). Reward 1 when the final store equals the replay of the task's expected actions.
     """
     from shopkeep.evals.tau2 import StoreTemplate, load_tasks, run_task, summarize
-    from shopkeep.evals.tau2.runner import local_service_factory
+    from shopkeep.evals.tau2.passk import pass_hat_ks
+    from shopkeep.evals.tau2.runner import UserFactory, local_service_factory, oracle_user
     from shopkeep.store.seed import demo_db_path
 
-    if user == "llm":
-        fail(LLM_USER_PENDING)
-    if user != "oracle":
-        fail(f"unknown user {user!r}: use oracle")
+    if user not in ("oracle", "llm"):
+        fail(f"unknown user {user!r}: use oracle or llm")
     settings = get_settings()
+    user_factory: UserFactory = oracle_user
+    if user == "llm":
+        from shopkeep.evals.tau2.llm_user import llm_user_factory
+
+        try:
+            user_factory = llm_user_factory(settings)
+        except (ValueError, ImportError) as exc:
+            fail(str(exc))
     path = tasks or settings.data_dir / "tau2_retail" / "tasks_train.json"
     if not path.is_file():
         fail(f"no such file: {path}")
@@ -73,17 +83,29 @@ def tau2_command(
         results = []
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
-            bar = progress.add_task("τ² tasks", total=len(selected))
+            bar = progress.add_task("τ² tasks", total=len(selected) * trials)
             for task in selected:
-                progress.update(bar, description=f"τ² task {task.task_id}")
-                result = run_task(task, template=template, workdir=workdir, service_factory=factory, db=db)
-                results.append(result)
-                mark = "[green]pass[/green]" if result.reward else "[red]fail[/red]"
-                progress.console.print(f"task {task.task_id}: {mark} ({result.turns} turns, ended: {result.ended})")
-                progress.advance(bar)
+                for trial in range(1, trials + 1):
+                    progress.update(bar, description=f"τ² task {task.task_id}" + (f" #{trial}" if trials > 1 else ""))
+                    result = run_task(
+                        task,
+                        template=template,
+                        workdir=workdir,
+                        service_factory=factory,
+                        db=db,
+                        user_factory=user_factory,
+                    )
+                    results.append(result)
+                    mark = "[green]pass[/green]" if result.reward else "[red]fail[/red]"
+                    progress.console.print(f"task {task.task_id}: {mark} ({result.turns} turns, ended: {result.ended})")
+                    progress.advance(bar)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    summary = {"tasks_file": str(path), "user": user, **summarize(results)}
+    by_task: dict[str, list[int]] = {}
+    for result in results:
+        by_task.setdefault(result.task_id, []).append(result.reward)
+    pass_k = {f"pass^{k}": score for k, score in pass_hat_ks(by_task).items()}
+    summary = {"tasks_file": str(path), "user": user, "trials": trials, "pass^k": pass_k, **summarize(results)}
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"summary": summary, "tasks": [r.as_record() for r in results]}
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -100,6 +122,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out = Console()
     out.print(table)
     out.print(f"average user turns: {summary['avg_turns']}; errors: {summary['errors']}")
+    if summary.get("trials", 1) > 1:
+        out.print("  ".join(f"{k} = {v:.3f}" for k, v in summary["pass^k"].items()) + f" ({summary['trials']} trials)")
 
 
 @eval_app.command("nlu")

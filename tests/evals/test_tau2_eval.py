@@ -414,10 +414,10 @@ def invoke_cli(*args: str) -> Result:
         return CliRunner().invoke(app, list(args))
 
 
-def test_the_llm_user_is_refused_with_a_pointer_to_its_issue(tmp_path: Path) -> None:
+def test_the_llm_user_without_a_configured_llm_is_refused_clearly(tmp_path: Path) -> None:
     result = invoke_cli("eval", "tau2", "--user", "llm", "--out", str(tmp_path / "r.json"))
     assert result.exit_code == 2
-    assert "LLM user simulator: see the LLM brains issue" in " ".join(result.output.split())
+    assert "the LLM user needs an LLM: set SHOPKEEP_LLM__PROVIDER" in " ".join(result.output.split())
 
 
 def test_unknown_task_ids_are_refused(tmp_path: Path) -> None:

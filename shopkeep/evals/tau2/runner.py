@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.service import ConversationService, TurnResult
 from shopkeep.evals.tau2.oracle import OracleUser
 from shopkeep.evals.tau2.reward import EndState, StoreTemplate, expected_end, reward
-from shopkeep.evals.tau2.tasks import WRITE_TOOLS, Tau2Task
+from shopkeep.evals.tau2.tasks import WRITE_TOOLS, Action, Tau2Task
 from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore
 
@@ -28,6 +28,28 @@ STUCK_REPEATS = 3
 
 ServiceFactory = Callable[[SqlCommerceStore, Any], ConversationService]
 """Builds the assistant on one task's store and checkpointer (the brain itself is shared across tasks)."""
+
+
+class SimulatedUser(Protocol):
+    """The customer side of a τ² conversation: the oracle user, or the LLM user (``llm_user.LLMUser``)."""
+
+    finished: bool
+
+    @property
+    def handed_off(self) -> bool: ...
+
+    def opening(self) -> str: ...
+
+    def respond(self, turn: TurnResult) -> str | None: ...
+
+
+UserFactory = Callable[[Tau2Task, Mapping[str, Any], list[Action]], SimulatedUser]
+"""Builds the simulated customer of one task from the task, the shop as the customer sees it, and the expected
+writes that take effect."""
+
+
+def oracle_user(task: Tau2Task, db: Mapping[str, Any], writes: list[Action]) -> SimulatedUser:
+    return OracleUser(task, db, writes=writes)
 
 
 @dataclass
@@ -73,7 +95,7 @@ def _turn_record(user: str, turn: TurnResult) -> dict[str, Any]:
 
 
 def converse(
-    service: ConversationService, oracle: OracleUser, *, max_turns: int = MAX_USER_TURNS
+    service: ConversationService, oracle: SimulatedUser, *, max_turns: int = MAX_USER_TURNS
 ) -> tuple[list[dict[str, Any]], str]:
     """The oracle talks to the assistant until it hangs up ("user"), the agent hands over ("handoff"), the same
     exchange happens for the ``STUCK_REPEATS``-th time ("stuck"), or after ``max_turns`` user turns ("max_turns").
@@ -115,12 +137,13 @@ def run_task(
     service_factory: ServiceFactory,
     db: Mapping[str, Any],
     max_turns: int = MAX_USER_TURNS,
+    user_factory: UserFactory = oracle_user,
 ) -> TaskResult:
     """One task: the expected end state, the oracle's conversation on a fresh store, and the reward."""
     expected = expected_end(template, workdir, list(task.actions))
     # Expected writes that fail in the replay change nothing, so the customer does not ask for them.
     effective = [a for a, o in zip(task.actions, expected.outcomes, strict=True) if a.is_write and o.ok]
-    oracle = OracleUser(task, db, writes=effective)
+    oracle = user_factory(task, db, effective)
     transcript: list[dict[str, Any]] = []
     ended, error = "error", None
     checkpoints = workdir / f"checkpoints-{uuid.uuid4().hex[:12]}.db"
