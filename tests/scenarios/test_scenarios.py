@@ -31,7 +31,8 @@ TURN_KEYS = {"agent", "tools", "confirm", "reply_contains", "reply_excludes", "m
 
 @pytest.fixture(scope="session")
 def demo_db() -> dict[str, Any]:
-    return json.loads((TAU2_DIR / "db.json").read_text())
+    data: dict[str, Any] = json.loads((TAU2_DIR / "db.json").read_text())
+    return data
 
 
 def check_turn(n: int, expect: dict[str, Any], result: TurnResult) -> None:
