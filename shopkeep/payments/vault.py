@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shopkeep.domain._base import Frozen
 from shopkeep.errors import CardTokenExpiredError, RuleViolationError
+from shopkeep.guardrails.cards import luhn_valid
 
 if TYPE_CHECKING:
     from shopkeep.settings import PaymentsSettings
@@ -32,16 +33,6 @@ class VaultedCard(Frozen):
     token: str
     brand: str
     last_four: str
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def card_brand(digits: str) -> str:

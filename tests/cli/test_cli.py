@@ -59,8 +59,7 @@ def restored_logging() -> Iterator[None]:
         alembic.setLevel(saved[2])
 
 
-@pytest.fixture(autouse=True)
-def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings read from a var dir under tmp_path (``get_settings`` is cached: cleared before and after)."""
     var = tmp_path / "var"
     monkeypatch.setenv("SHOPKEEP_VAR_DIR", str(var))
@@ -69,6 +68,11 @@ def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     with restored_logging():
         yield var
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    yield from isolated_var_dir(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

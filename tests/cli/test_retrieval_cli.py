@@ -4,46 +4,22 @@ JSON shapes, incremental re-indexing, and clear failures (empty query, a databas
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import structlog
 from typer.testing import CliRunner, Result
 
 from shopkeep.cli.main import app
-from shopkeep.settings import get_settings
+from tests.cli.test_cli import isolated_var_dir
 
 runner = CliRunner()
 
 
-@contextmanager
-def restored_logging() -> Iterator[None]:
-    """Every command sets up logging on the runner's (soon closed) stderr: put the previous set-up back."""
-    saved_structlog = structlog.get_config()
-    root, alembic = logging.getLogger(), logging.getLogger("alembic")
-    saved = (list(root.handlers), root.level, alembic.level)
-    try:
-        yield
-    finally:
-        structlog.configure(**saved_structlog)
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        alembic.setLevel(saved[2])
-
-
 @pytest.fixture(autouse=True)
 def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    var = tmp_path / "var"
-    monkeypatch.setenv("SHOPKEEP_VAR_DIR", str(var))
-    monkeypatch.delenv("SHOPKEEP_STORE_URL", raising=False)
-    get_settings.cache_clear()
-    with restored_logging():
-        yield var
-    get_settings.cache_clear()
+    yield from isolated_var_dir(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
