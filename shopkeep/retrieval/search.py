@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -48,7 +49,7 @@ from shopkeep.store.sql import SqlCommerceStore
 
 RRF_K = 10
 LEXICAL_WEIGHT = 0.35
-CANDIDATES = 50
+CANDIDATES = 30
 MAX_LIMIT = 50
 PER_PRODUCT = 3
 DRILL_DOWN = 1
@@ -152,6 +153,14 @@ class _Constraints:
         )
 
 
+@dataclass(frozen=True)
+class _Catalog:
+    parser: QueryParser
+    products: dict[str, Product]
+    types: dict[str, list[str]]
+    type_of: dict[str, str]
+
+
 @dataclass
 class _Candidate:
     doc_id: int
@@ -178,7 +187,8 @@ class CatalogSearch:
         self.embedder = embedder
         self.index = index or vector_index_for(store.engine)
         self.indexer = Indexer(store, embedder, self.index, kb_dir=kb_dir, batch_size=batch_size)
-        self._parser: tuple[str, QueryParser, dict[str, Product]] | None = None
+        self._catalog: tuple[str, _Catalog] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shopkeep-embed")
         self._lock = threading.Lock()
 
     @classmethod
@@ -199,7 +209,7 @@ class CatalogSearch:
         """Bring documents, full text and vectors up to date (incremental; see ``Indexer``)."""
         report = self.indexer.sync(rebuild=rebuild, progress=progress)
         with self._lock:
-            self._parser = None
+            self._catalog = None
         return report
 
     def check(self) -> None:
@@ -222,32 +232,25 @@ class CatalogSearch:
             )
         limit = max(1, min(limit, MAX_LIMIT))
         with self.store.engine.connect() as conn:
-            parser, products = self._parser_for(self._version(conn))
-            parsed = parser.parse(text) if text else ParsedQuery(original="", text="")
+            catalog = self._catalog_for(self._version(conn))
+            parsed = catalog.parser.parse(text) if text else ParsedQuery(original="", text="")
             notes += parsed.notes
-            constraints = self._merge(parsed, filters, parser, products, notes)
+            constraints = self._merge(parsed, filters, catalog)
             level: Literal["product", "variant"] = "variant" if constraints.variant_level else "product"
             # What is left once the filters are read out is what to rank by; a query that was all filters ("under
             # $50", "in stock") is ranked by the option values it named, or listed in catalog order.
             terms = _terms(parsed.text)
             semantic = " ".join([parsed.text, *(_describe_constraint(c) for c in constraints.options)]).strip()
-            vector = self._embed(semantic) if _words(semantic) else None
-            candidates = self._rank(conn, level, constraints, terms, vector, limit)
-            hits = self._hits(conn, candidates, constraints, terms, level, limit)
+            vector = self._embed_soon(semantic) if _words(semantic) else None
+            candidates, rows = self._rank(conn, level, constraints, terms, vector, limit)
+            hits = self._hits(conn, candidates, rows, constraints, terms, level, limit)
         if not hits:
             notes.append("Nothing in the catalog matches all of that; try fewer or different filters.")
         return SearchResults(
             query=query, understood=_understood(constraints), level=level, hits=hits, notes=_unique(notes)
         )
 
-    def _merge(
-        self,
-        parsed: ParsedQuery,
-        filters: SearchFilters,
-        parser: QueryParser,
-        products: dict[str, Product],
-        notes: list[str],
-    ) -> _Constraints:
+    def _merge(self, parsed: ParsedQuery, filters: SearchFilters, catalog: _Catalog) -> _Constraints:
         c = _Constraints(
             product_ids=list(parsed.product_ids),
             options=list(parsed.options),
@@ -256,7 +259,7 @@ class CatalogSearch:
             in_stock_only=parsed.in_stock_only,
             sort=parsed.sort,
         )
-        types = parser.product_types()
+        types, products = catalog.types, catalog.products
         if filters.product_type is not None:
             wanted = filters.product_type.strip()
             by_name = {name.lower(): ids for name, ids in types.items()}
@@ -307,8 +310,7 @@ class CatalogSearch:
         c.in_stock_only = c.in_stock_only or filters.in_stock_only
         if filters.sort is not None:
             c.sort = filters.sort
-        id_set = set(c.product_ids)
-        c.type_names = [name for name, ids in types.items() if id_set & set(ids)]
+        c.type_names = _unique(catalog.type_of[pid] for pid in c.product_ids if pid in catalog.type_of)
         return c
 
     def _rank(
@@ -317,25 +319,30 @@ class CatalogSearch:
         level: str,
         c: _Constraints,
         terms: list[str],
-        vector: Vector | None,
+        vector: Future[Vector] | None,
         limit: int,
-    ) -> list[_Candidate]:
+    ) -> tuple[list[_Candidate], dict[int, Any]]:
         strict = _where(c, level)
+        # Items of many products are diversified (a few per product), so they need a deeper candidate list.
+        depth = CANDIDATES if level == "product" or len(c.product_ids) == 1 else 2 * CANDIDATES
         if c.sort != "relevance" and c.product_ids:
-            ranked = self._by_price(conn, strict, c.sort, CANDIDATES)
+            ranked = self._by_price(conn, strict, c.sort, depth)
         else:
-            ranked = self._hybrid(conn, level, strict, terms, vector)
+            ranked = self._hybrid(conn, level, strict, terms, vector, k=depth)
             if c.sort != "relevance":
                 head = sorted(ranked[:limit], key=lambda cand: cand.doc_id)
                 prices = _prices(conn, [cand.doc_id for cand in head])
                 ranked = sorted(head, key=lambda cand: _price_key(prices[cand.doc_id], c.sort))
-        if c.product_ids and not c.explicit_type and len(ranked) < CANDIDATES:
-            relaxed = _where(c, level, relax_products=True)
-            extra = self._hybrid(conn, level, relaxed, terms, vector) if (terms or vector is not None) else []
+        rows = _documents(conn, [cand.doc_id for cand in ranked])
+        shown = len(ranked) if len(c.product_ids) == 1 else len(_diversified(ranked, rows, PER_PRODUCT))
+        if c.product_ids and not c.explicit_type and shown < limit and (terms or vector is not None):
+            # Only the slots the strict hits leave are ever shown: fetch just that many.
+            extra = self._hybrid(conn, level, _where(c, level, relax_products=True), terms, vector, k=limit)
             for cand in extra:
                 cand.relaxed = True
+            rows.update(_documents(conn, [cand.doc_id for cand in extra]))
             ranked += extra
-        return ranked
+        return ranked, rows
 
     def _hybrid(
         self,
@@ -343,23 +350,26 @@ class CatalogSearch:
         kind: str,
         where: ColumnElement[bool],
         terms: list[str],
-        vector: Vector | None,
+        vector: Future[Vector] | None,
+        *,
+        k: int = CANDIDATES,
     ) -> list[_Candidate]:
         by_id: dict[int, _Candidate] = {}
         if terms:
-            for rank, hit in enumerate(self.index.text_search(conn, terms, where=where & _kind(kind), k=CANDIDATES)):
+            for rank, hit in enumerate(self.index.text_search(conn, terms, where=where & _kind(kind), k=k)):
                 cand = by_id.setdefault(hit.doc_id, _Candidate(hit.doc_id))
                 cand.text_rank = rank
                 cand.fused += LEXICAL_WEIGHT / (RRF_K + rank + 1)
         if vector is not None:
-            for rank, hit in enumerate(self.index.search(conn, vector, kind=kind, where=where, k=CANDIDATES)):
+            # The query's embedding was started before the full-text search ran: by now it is usually done.
+            for rank, hit in enumerate(self.index.search(conn, vector.result(), kind=kind, where=where, k=k)):
                 cand = by_id.setdefault(hit.doc_id, _Candidate(hit.doc_id))
                 cand.vector_rank, cand.distance = rank, hit.score
                 cand.fused += 1.0 / (RRF_K + rank + 1)
         if not by_id:
             # Nothing to rank by (only filters were given): list what the filters allow, in catalog order.
             d = rs.documents
-            query = select(d.c.doc_id).where(where, _kind(kind)).order_by(d.c.seq).limit(CANDIDATES)
+            query = select(d.c.doc_id).where(where, _kind(kind)).order_by(d.c.seq).limit(k)
             return [_Candidate(int(doc_id)) for doc_id in conn.scalars(query)]
         return sorted(by_id.values(), key=lambda cand: -cand.fused)
 
@@ -375,12 +385,12 @@ class CatalogSearch:
         self,
         conn: Connection,
         ranked: list[_Candidate],
+        rows: dict[int, Any],
         c: _Constraints,
         terms: list[str],
         level: str,
         limit: int,
     ) -> list[SearchHit]:
-        rows = _documents(conn, [cand.doc_id for cand in ranked])
         strict = [cand for cand in ranked if not cand.relaxed]
         if len(c.product_ids) != 1:
             strict = _diversified(strict, rows, PER_PRODUCT)
@@ -437,7 +447,8 @@ class CatalogSearch:
         limit = max(1, min(limit, MAX_LIMIT))
         with self.store.engine.connect() as conn:
             self._version(conn)
-            ranked = self._hybrid(conn, "kb", true(), _terms(text), self._embed(text))[:limit]
+            ranked = self._hybrid(conn, "kb", true(), _terms(text), self._embed_soon(text), k=max(limit, CANDIDATES))
+            ranked = ranked[:limit]
             rows = _documents(conn, [cand.doc_id for cand in ranked])
         passages = []
         for cand in ranked:
@@ -483,8 +494,8 @@ class CatalogSearch:
     def resolve_variant(self, product_id: str, description: str, base_item_id: str | None = None) -> VariantResolution:
         """Which variant of a product a description means (relative to ``base_item_id``, e.g. an order line)."""
         with self.store.engine.connect() as conn:
-            parser, products = self._parser_for(self._version(conn))
-        product = products.get(product_id)
+            catalog = self._catalog_for(self._version(conn))
+        product = catalog.products.get(product_id)
         if product is None:
             raise NotFoundError("Product", product_id)
         base = None
@@ -493,7 +504,7 @@ class CatalogSearch:
             if base is None:
                 raise NotFoundError("Item", base_item_id, f"Item {base_item_id} is not a variant of {product.name}")
         text, _ = _clean(description)
-        return resolve_variant(product, text, parser, base=base)
+        return resolve_variant(product, text, catalog.parser, base=base)
 
     # helpers ----------------------------------------------------------------------------------------------------
 
@@ -506,13 +517,21 @@ class CatalogSearch:
             )
         return version
 
-    def _parser_for(self, version: str) -> tuple[QueryParser, dict[str, Product]]:
+    def _catalog_for(self, version: str) -> _Catalog:
+        """The query parser and product lookups for the indexed catalog (rebuilt when the index version moves)."""
         with self._lock:
-            if self._parser is None or self._parser[0] != version:
+            if self._catalog is None or self._catalog[0] != version:
                 with self.store.session() as session:
                     products = session.list_products()
-                self._parser = (version, QueryParser(products), {p.product_id: p for p in products})
-            return self._parser[1], self._parser[2]
+                parser = QueryParser(products)
+                types = parser.product_types()
+                type_of = {pid: name for name, ids in types.items() for pid in ids}
+                self._catalog = (version, _Catalog(parser, {p.product_id: p for p in products}, types, type_of))
+            return self._catalog[1]
+
+    def _embed_soon(self, text: str) -> Future[Vector]:
+        """Embed the query on the worker thread while the full-text search runs (both release the GIL)."""
+        return self._pool.submit(self._embed, text)
 
     def _embed(self, text: str) -> Vector:
         return to_vector(self.embedder.embed_query(text))

@@ -4,11 +4,11 @@ sqlite-vec has no graph index: a KNN query scans every vector of its partition. 
 twice: as float32 in ``retrieval_vectors`` (exact distances, and rescoring) and binary-quantized (one bit per
 dimension, 48 bytes for 384 dimensions) in the vec0 table ``retrieval_vec_bits``, partitioned by document kind.
 
-A search counts the documents its filters allow (up to ``exact_limit``). Few candidates: exact cosine distance
-over just those rows. Many: a Hamming-distance KNN over the bits fetches ``oversample`` × k candidates, which are
-filtered and rescored with the exact float distance; if the filters leave fewer than k of them, the exact scan
-runs after all. Binary quantization plus float rescoring keeps recall high at a fraction of the float scan's cost
-(``bench/retrieval.py`` measures both).
+A kind with at most ``exact_limit`` documents is searched exactly (cosine distance over the rows the filters
+allow). A larger one first runs a Hamming-distance KNN over the bits for ``oversample`` × k candidates, which are
+filtered and rescored with the exact float distance; if the filters keep fewer than k of them, they are selective
+and an exact scan of the rows they allow runs instead. Binary quantization plus float rescoring keeps recall high
+at a fraction of the float scan's cost (``bench/retrieval.py`` measures both).
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ class SqliteVecIndex:
 
     name = "sqlite_vec"
 
-    def __init__(self, *, exact_limit: int = 20_000, oversample: int = 8, min_candidates: int = 200) -> None:
+    def __init__(self, *, exact_limit: int = 20_000, oversample: int = 3, min_candidates: int = 64) -> None:
         self.exact_limit = exact_limit
         self.oversample = oversample
         self.min_candidates = min_candidates
+        self._sizes: dict[str, int] = {}
 
     def ensure(self, conn: Connection, dimensions: int, *, reset: bool = False) -> None:
         try:
@@ -76,6 +77,7 @@ class SqliteVecIndex:
         )
 
     def upsert(self, conn: Connection, rows: Sequence[tuple[int, str, Vector]]) -> None:
+        self._sizes.clear()
         if not rows:
             return
         self.delete(conn, [doc_id for doc_id, _, _ in rows])
@@ -95,6 +97,7 @@ class SqliteVecIndex:
         )
 
     def delete(self, conn: Connection, doc_ids: Sequence[int]) -> None:
+        self._sizes.clear()
         present: list[int] = []
         for start in range(0, len(doc_ids), 500):
             chunk = [int(i) for i in doc_ids[start : start + 500]]
@@ -118,10 +121,7 @@ class SqliteVecIndex:
         query_blob = literal(np.asarray(vector, dtype=np.float32).tobytes(), LargeBinary)
         distance = func.vec_distance_cosine(_vectors.c.embedding, query_blob).label("distance")
         allowed = where & (d.c.kind == check_kind(kind))
-        if not exact:
-            counted = select(d.c.doc_id).where(allowed).limit(self.exact_limit + 1).subquery()
-            exact = (conn.scalar(select(func.count()).select_from(counted)) or 0) <= self.exact_limit
-        if not exact:
+        if not exact and self._partition_size(conn, kind) > self.exact_limit:
             wanted = max(self.min_candidates, self.oversample * k)
             coarse = (
                 select(_bits.c.rowid.label("doc_id"))
@@ -144,14 +144,23 @@ class SqliteVecIndex:
             hits = [IndexHit(int(row.doc_id), float(row.distance)) for row in conn.execute(query)]
             if len(hits) >= k:
                 return hits
+            # The filters kept fewer than k of the coarse candidates: they are selective, so an exact scan of
+            # what they allow is cheap.
         query = (
             select(_vectors.c.doc_id, distance)
-            .select_from(_vectors.join(d, d.c.doc_id == _vectors.c.doc_id))
+            .select_from(d.join(_vectors, _vectors.c.doc_id == d.c.doc_id))
             .where(allowed)
             .order_by(distance)
             .limit(k)
         )
         return [IndexHit(int(row.doc_id), float(row.distance)) for row in conn.execute(query)]
+
+    def _partition_size(self, conn: Connection, kind: str) -> int:
+        """How many documents of a kind there are (cached: it only picks exact or approximate search)."""
+        if kind not in self._sizes:
+            d = rs.documents
+            self._sizes[kind] = int(conn.scalar(select(func.count()).select_from(d).where(d.c.kind == kind)) or 0)
+        return self._sizes[kind]
 
     def text_search(
         self, conn: Connection, terms: Sequence[str], *, where: ColumnElement[bool], k: int
@@ -160,11 +169,19 @@ class SqliteVecIndex:
             return []
         d = rs.documents
         expression = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        query = (
+        # Materialized first: otherwise SQLite may walk the filtered documents and run the full-text query once
+        # for each of them, which at 100k documents takes seconds instead of milliseconds.
+        matches = (
             select(_fts.c.rowid.label("doc_id"), _BM25.label("rank"))
-            .select_from(_fts.join(d, d.c.doc_id == _fts.c.rowid))
-            .where(_FTS_TABLE.op("MATCH")(expression), where)
-            .order_by(_BM25)
+            .where(_FTS_TABLE.op("MATCH")(expression))
+            .cte("fts_matches")
+            .prefix_with("MATERIALIZED")
+        )
+        query = (
+            select(matches.c.doc_id, matches.c.rank)
+            .select_from(matches.join(d, d.c.doc_id == matches.c.doc_id))
+            .where(where)
+            .order_by(matches.c.rank)
             .limit(k)
         )
         return [IndexHit(int(row.doc_id), -float(row.rank)) for row in conn.execute(query)]
