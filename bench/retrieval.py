@@ -56,6 +56,9 @@ class _Precomputed:
         self.dimensions = model.dimensions
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        unknown = [text for text in texts if text not in self._vectors]  # the knowledge base: the real model
+        if unknown:
+            self._vectors.update(zip(unknown, map(to_vector, self._model.embed_documents(unknown)), strict=True))
         return [self._vectors[text].tolist() for text in texts]
 
     def embed_query(self, text: str) -> list[float]:

@@ -40,6 +40,7 @@ INSTALL = "pip install sqlite-vec pysqlite3-binary (Shopkeep loads sqlite-vec th
 _vectors = table("retrieval_vectors", column("doc_id"), column("kind"), column("embedding"))
 _bits = table("retrieval_vec_bits", column("rowid"), column("kind"), column("embedding"), column("k"))
 _fts = table("retrieval_fts", column("rowid"))
+COMMON_SHARE = 0.5  # full-text terms in more than this share of all documents are skipped
 _FTS_TABLE: ColumnElement[Any] = literal_column("retrieval_fts")
 # Title matches weigh four times body matches; bm25() is lower-is-better, so scores are negated.
 _BM25: ColumnElement[float] = literal_column("bm25(retrieval_fts, 4.0, 1.0)")
@@ -55,6 +56,7 @@ class SqliteVecIndex:
         self.oversample = oversample
         self.min_candidates = min_candidates
         self._sizes: dict[str, int] = {}
+        self._term_counts: dict[str, int] = {}
 
     def ensure(self, conn: Connection, dimensions: int, *, reset: bool = False) -> None:
         try:
@@ -78,6 +80,7 @@ class SqliteVecIndex:
 
     def upsert(self, conn: Connection, rows: Sequence[tuple[int, str, Vector]]) -> None:
         self._sizes.clear()
+        self._term_counts.clear()
         if not rows:
             return
         self.delete(conn, [doc_id for doc_id, _, _ in rows])
@@ -98,6 +101,7 @@ class SqliteVecIndex:
 
     def delete(self, conn: Connection, doc_ids: Sequence[int]) -> None:
         self._sizes.clear()
+        self._term_counts.clear()
         present: list[int] = []
         for start in range(0, len(doc_ids), 500):
             chunk = [int(i) for i in doc_ids[start : start + 500]]
@@ -155,6 +159,18 @@ class SqliteVecIndex:
         )
         return [IndexHit(int(row.doc_id), float(row.distance)) for row in conn.execute(query)]
 
+    def _matches(self, conn: Connection, quoted: str) -> int:
+        """How many documents a full-text term matches (counting posting lists is cheap; scoring them is not)."""
+        if quoted not in self._term_counts:
+            count = conn.scalar(select(func.count()).select_from(_fts).where(_FTS_TABLE.op("MATCH")(quoted)))
+            self._term_counts[quoted] = int(count or 0)
+        return self._term_counts[quoted]
+
+    def _total(self, conn: Connection) -> int:
+        if "*" not in self._sizes:
+            self._sizes["*"] = int(conn.scalar(select(func.count()).select_from(rs.documents)) or 0)
+        return self._sizes["*"]
+
     def _partition_size(self, conn: Connection, kind: str) -> int:
         """How many documents of a kind there are (cached: it only picks exact or approximate search)."""
         if kind not in self._sizes:
@@ -168,7 +184,12 @@ class SqliteVecIndex:
         if not terms:
             return []
         d = rs.documents
-        expression = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        quoted = ['"' + term.replace('"', '""') + '"' for term in terms]
+        # A word in nearly every document ("stock", "price") ranks nothing but makes FTS5 score every row.
+        quoted = [q for q in quoted if self._matches(conn, q) <= COMMON_SHARE * self._total(conn)]
+        if not quoted:
+            return []
+        expression = " OR ".join(quoted)
         # Materialized first: otherwise SQLite may walk the filtered documents and run the full-text query once
         # for each of them, which at 100k documents takes seconds instead of milliseconds.
         matches = (
