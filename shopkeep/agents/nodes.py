@@ -18,7 +18,12 @@ def input_guard(state: ConversationState) -> dict[str, Any]:
     last = state["messages"][-1]
     text = str(last.content)
     guarded, trips = run_rails(INPUT_RAILS, text)
-    update: dict[str, Any] = {"steps": 0, "reroute": False, "notices": [t.reason for t in trips if t.reason]}
+    update: dict[str, Any] = {
+        "steps": 0,
+        "reroute": False,
+        "notices": [t.reason for t in trips if t.reason],
+        "rail_trips": [t.event() for t in trips],
+    }
     if guarded != text:
         update["messages"] = [HumanMessage(content=guarded, id=last.id)]
     if not guarded.strip():
@@ -51,12 +56,13 @@ def output_guard(state: ConversationState) -> dict[str, Any]:
     last = state["messages"][-1]
     if not isinstance(last, AIMessage) or last.tool_calls:
         return {}
-    text, _ = run_rails(OUTPUT_RAILS, str(last.content))
+    text, trips = run_rails(OUTPUT_RAILS, str(last.content))
+    update: dict[str, Any] = {"rail_trips": [t.event() for t in trips]}
     notices = state.get("notices") or []
     if notices:
         text = " ".join([*notices, text])
     if text == last.content:
-        return {}
+        return update
     # Same id (it replaces the reply), same metadata: the turn's token usage and provenance are kept.
     kept = {"usage_metadata": last.usage_metadata, "response_metadata": last.response_metadata}
-    return {"messages": [AIMessage(content=text, id=last.id, **kept)]}
+    return {**update, "messages": [AIMessage(content=text, id=last.id, **kept)]}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 from pydantic import BaseModel, Field
@@ -48,6 +49,8 @@ class TurnResult(BaseModel):
     proposal: dict[str, Any] | None = None
     mode: str = "bot"
 
+
+log = structlog.get_logger(__name__)
 
 CARD_MASKED = "For your safety I never keep card numbers typed in chat; please use a saved payment method."
 
@@ -123,6 +126,7 @@ class ConversationService:
         config = {"configurable": {"thread_id": conversation_id}}
         snapshot = self._graph.get_state(config)
         before = len(snapshot.values.get("messages", []))
+        trips_before = len(snapshot.values.get("rail_trips") or [])
         pending = _pending_proposal(snapshot)
         self._record(conversation_id, "user", {"text": text})
         if pending is not None:
@@ -172,6 +176,9 @@ class ConversationService:
         )
         for call in calls:
             self._record(conversation_id, "tool", call.model_dump())
+        for trip in (values.get("rail_trips") or [])[trips_before:]:
+            self._record(conversation_id, "rail", trip)
+            log.info("rail_tripped", conversation_id=conversation_id, **trip)
         if proposal is not None:
             self._record(
                 conversation_id, "proposal", {"tool": proposal["tool"], "fingerprint": proposal["fingerprint"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import AnyMessage
@@ -16,6 +17,8 @@ class ConversationState(TypedDict, total=False):
 
     ``customer_id`` is set only by the tools node after a successful authentication tool; nothing a model writes
     can set it. ``mode`` is ``human`` once the conversation is handed to a person: the bot then stays silent.
+    ``rail_trips`` are the conversation's guardrail trips (``RailResult.event()``), appended by any node (its update
+    lists only its new trips); the service records each turn's new ones as events.
     """
 
     messages: Annotated[list[AnyMessage], add_messages]
@@ -30,5 +33,6 @@ class ConversationState(TypedDict, total=False):
     variant: str | None
     steps: int
     notices: list[str]
+    rail_trips: Annotated[list[dict[str, Any]], operator.add]
     reroute: bool
     last_proposal: dict[str, Any] | None

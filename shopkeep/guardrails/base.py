@@ -22,3 +22,7 @@ class RailResult(BaseModel):
     text: str
     reason: str = ""
     blocked: bool = False
+
+    def event(self) -> dict[str, str | bool]:
+        """What a trip records on the conversation's event trail (never the text: it may hold what was removed)."""
+        return {"rail": self.name, "stage": self.stage.value, "reason": self.reason, "blocked": self.blocked}

@@ -14,6 +14,7 @@ from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.agents.toolkit import agent_registry
+from shopkeep.guardrails.rails import MAX_MESSAGE_CHARS
 from shopkeep.payments.vault import MemoryCardVault
 from shopkeep.store import SqlCommerceStore
 from tests.support.scripted_model import ScriptedChatModel, call, say
@@ -181,6 +182,17 @@ def test_card_numbers_never_reach_the_model(store: SqlCommerceStore) -> None:
     seen = " ".join(str(m.content) for m in model.calls[0])
     assert "4242 4242 4242 4242" not in seen and "[card ending 4242]" in seen
     assert "never keep card numbers" in result.reply
+    model.assert_done()
+
+
+def test_rail_trips_are_recorded_once_as_events_of_their_turn(store: SqlCommerceStore) -> None:
+    model = ScriptedChatModel(steps=[say("Got it."), say("Anything else?")])
+    service = service_for(store, model, agent="support")
+    cid = service.start()
+    service.send(cid, "x" * (MAX_MESSAGE_CHARS + 1))
+    service.send(cid, "thanks")
+    trips = [event.payload for event in service.transcript(cid) if event.kind == "rail"]
+    assert trips == [{"rail": "message_length", "stage": "input", "reason": trips[0]["reason"], "blocked": False}]
     model.assert_done()
 
 
