@@ -5,6 +5,7 @@ Everything else receives a ``Settings`` object (or a value taken from it); nothi
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -109,6 +110,23 @@ class ExperimentSettings(BaseModel):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
+class LimitSettings(BaseModel):
+    """Amount, quantity and rate limits the tool-call rails and the API enforce (``SHOPKEEP_LIMITS__X``).
+
+    Rates are per minute; 0 turns that rate limit off. Rate limits are shared through Redis when
+    ``SHOPKEEP_REDIS_URL`` is set, per process otherwise.
+    """
+
+    max_line_quantity: int = Field(default=10, ge=1, description="Most units of one item on a cart line")
+    max_order_items: int = Field(default=20, ge=1, description="Most units in one cart or order")
+    max_order_amount: Decimal = Field(default=Decimal("10000.00"), gt=0, description="Most an order's items may cost")
+    max_refund_amount: Decimal = Field(default=Decimal("10000.00"), gt=0, description="Largest refund a tool may make")
+    tool_calls_per_conversation: int = Field(default=60, ge=0)
+    tool_calls_per_customer: int = Field(default=120, ge=0)
+    messages_per_conversation: int = Field(default=20, ge=0)
+    messages_per_customer: int = Field(default=60, ge=0)
+
+
 class Settings(BaseSettings):
     """All of Shopkeep's configuration. Field ``x`` is set by ``SHOPKEEP_X``; nested ``a.b`` by ``SHOPKEEP_A__B``."""
 
@@ -127,6 +145,10 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    redis_url: SecretStr | None = Field(
+        default=None, description="Redis shared by every worker (rate limits); unset means in-process"
+    )
 
     checkpoint_url: str = Field(default="", description="Where conversations are checkpointed; default var/")
 
