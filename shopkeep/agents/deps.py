@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
 from shopkeep.agents.state import AgentName, ConversationState
+from shopkeep.guardrails.tool_rails import ToolRails, default_tool_rails
 from shopkeep.store.base import CommerceStore
 from shopkeep.tools import ToolRegistry
 
@@ -46,3 +47,5 @@ class AgentDeps:
     retrieval: Any = None
     max_steps: int = 8
     prompts: PromptSource | None = None
+    tool_rails: ToolRails = field(default_factory=default_tool_rails)
+    """The tool-call rails the tools node runs before every tool (``ToolRails.from_settings`` in the app)."""

@@ -15,6 +15,7 @@ from shopkeep.agents.routing import LocalRouter
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS, AgentName
 from shopkeep.agents.toolkit import agent_registry
+from shopkeep.guardrails.tool_rails import ToolRails
 from shopkeep.llm.config import ModelConfig
 from shopkeep.llm.experiments import Experiment
 from shopkeep.llm.local.brain import LocalBrain
@@ -75,6 +76,7 @@ def build_deps(
         retrieval=retrieval,
         max_steps=20,
         prompts=prompts,
+        tool_rails=ToolRails.from_settings(settings),
     )
 
 
@@ -95,4 +97,5 @@ def build_service(
         store,
         variant_of=prompts.experiment.assign,
         vault=default_vault(settings.payments),
+        policy=prompts.policy.text,
     )

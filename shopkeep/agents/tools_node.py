@@ -1,5 +1,8 @@
 """The tools node: runs the one tool call a specialist proposed, with identity from state, never from the model.
 
+Every call first passes the tool-call rails (``guardrails.tool_rails``): a trip becomes a tool error the model can
+explain, nothing runs, and the trip is appended to ``rail_trips``.
+
 Consequential tools (``Tool.confirm``) are rehearsed first; the exact result becomes a proposal and the graph
 pauses with ``interrupt()``. The action runs only when the customer's next message is an explicit yes for that same
 proposal (same fingerprint); anything else cancels it, and a different message is routed as a new request.
@@ -21,6 +24,8 @@ from shopkeep.agents.proposals import Proposal, fingerprint, summarize
 from shopkeep.agents.state import ConversationState
 from shopkeep.agents.toolkit import AGENT_TOOLS, AUTH_TOOLS, HANDOFF_TOOL
 from shopkeep.domain import EscalationTicket
+from shopkeep.guardrails.base import RailResult
+from shopkeep.guardrails.tool_rails import ToolCallCheck
 from shopkeep.tools import ToolContext, ToolOutcome
 
 MAX_ASKS = 3
@@ -49,6 +54,17 @@ def _refusal(call: ToolCall, text: str) -> ToolMessage:
     )
 
 
+def _rail_refusal(call: ToolCall, trip: RailResult) -> ToolMessage:
+    """A tripped rail reads like a tool error (the model explains it); the artifact names the rail."""
+    return ToolMessage(
+        content=f"Error: {trip.text}",
+        tool_call_id=call["id"],
+        name=call["name"],
+        status="error",
+        artifact={"ok": False, "arguments": call["args"], "rail": trip.name},
+    )
+
+
 def tools_node(deps: AgentDeps) -> Any:
     def run(state: ConversationState) -> dict[str, Any]:
         last = state["messages"][-1]
@@ -69,6 +85,11 @@ def tools_node(deps: AgentDeps) -> Any:
             messages.insert(0, _refusal(call, f"Tool '{call['name']}' is not available to the {agent} agent."))
             return {"messages": messages}
         tool = deps.registry.get(call["name"])
+        trip = deps.tool_rails.check(ToolCallCheck(tool, call["args"], ctx))
+        if trip is not None:
+            # A confirmable call trips before its proposal, so the customer is never asked about what cannot run.
+            messages.insert(0, _rail_refusal(call, trip))
+            return {"messages": messages, "rail_trips": [trip.event()]}
         if tool.confirm:
             messages[:0], updates = _confirm_then_run(deps, ctx, call)
             return {"messages": messages, **updates}
