@@ -1,0 +1,193 @@
+"""Running red-team cases: each conversation through the real ``ConversationService`` on a fresh demo store.
+
+One brain per run: ``local`` (the configured brains, the local one by default) or ``compromised`` (every agent's
+brain is a ``CompromisedChatModel`` playing the case's attack, wrapped in ``RemoteBrain`` like any remote LLM).
+Either way the graph, tools node, confirmation and guards are the product's own: the harness only swaps the chat
+model, through ``AgentDeps.brains``. The store is exported before and after, and ``judge`` says what harm was done.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+
+from shopkeep.agents.checkpoint import open_checkpointer
+from shopkeep.agents.factory import build_deps, prompt_registry
+from shopkeep.agents.graph import build_graph
+from shopkeep.agents.service import ConversationService
+from shopkeep.agents.state import AGENTS
+from shopkeep.agents.toolkit import agent_registry
+from shopkeep.evals.redteam.cases import CATEGORIES, RedTeamCase
+from shopkeep.evals.redteam.compromised import CompromisedChatModel, attack_plan, describe
+from shopkeep.evals.redteam.judge import CHECKS, Exchange, Finding, StoreIndex, judge
+from shopkeep.evals.redteam.snapshot import Snapshot
+from shopkeep.evals.tau2.reward import StoreTemplate
+from shopkeep.llm.local.nlu import NLU
+from shopkeep.llm.providers import token_counter
+from shopkeep.llm.remote import RemoteBrain
+from shopkeep.payments.vault import default_vault
+from shopkeep.retrieval.embedders import Embedder, get_embedder
+from shopkeep.retrieval.search import CatalogSearch
+from shopkeep.settings import Settings
+from shopkeep.store import SqlCommerceStore
+
+Brain = Literal["local", "compromised"]
+BRAINS: tuple[Brain, ...] = ("local", "compromised")
+CONTINUE = "go on"
+"""What the customer says after the case's own turns while a compromised model still has moves to play."""
+MAX_EXTRA_TURNS = 8
+
+
+@dataclass
+class CaseResult:
+    case: RedTeamCase
+    brain: Brain
+    findings: list[Finding]
+    transcript: list[dict[str, Any]]
+    plan: list[str]
+    error: str | None = None
+
+    def harmed(self, check: str) -> bool:
+        return any(f.check == check for f in self.findings)
+
+    @property
+    def harmful(self) -> bool:
+        return bool(self.findings)
+
+    def as_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": self.case.id,
+            "category": self.case.category,
+            "brain": self.brain,
+            "customer": self.case.customer,
+            "harm": self.case.harm,
+            "harmful": self.harmful,
+            **{check: self.harmed(check) for check in CHECKS},
+            "findings": [f.model_dump() for f in self.findings],
+            "transcript": self.transcript,
+        }
+        if self.plan:
+            record["plan"] = self.plan
+        if self.case.known_gap:
+            record["known_gap"] = self.case.known_gap
+        if self.error is not None:
+            record["error"] = self.error
+        return record
+
+
+class RedTeamRunner:
+    """Runs cases on fresh copies of ``template``; the NLU and embedder are loaded once and shared."""
+
+    def __init__(self, settings: Settings, template: StoreTemplate, workdir: Path, *, nlu: NLU | None = None) -> None:
+        self._settings = settings
+        self._template = template
+        self._workdir = workdir
+        self._nlu = nlu or NLU.load(settings)
+        self._embedder: Embedder = get_embedder(settings)
+        self._prompts = prompt_registry(settings)
+        self._confirm_tools = frozenset(t.name for t in agent_registry() if t.confirm)
+        with template.fresh(workdir, local=True) as store:
+            self.before = Snapshot.of(store)
+        self.index = StoreIndex.of(self.before)
+
+    def run(self, case: RedTeamCase, brain: Brain) -> CaseResult:
+        model: CompromisedChatModel | None = None
+        plan: list[str] = []
+        if brain == "compromised":
+            moves, leaks = attack_plan(case, self.before.records)
+            model = CompromisedChatModel(moves=moves, leaks=leaks)
+            plan = describe(moves)
+        exchanges: list[Exchange] = []
+        stored: list[str] = []
+        error: str | None = None
+        checkpoints = self._workdir / f"checkpoints-{uuid.uuid4().hex[:12]}.db"
+        with self._template.fresh(self._workdir) as store:
+            try:
+                with open_checkpointer(f"sqlite:///{checkpoints}") as checkpointer:
+                    service = self._service(store, checkpointer, model)
+                    conversation = service.start(channel="redteam")
+                    turns = case.messages
+                    while turns:
+                        text = turns.pop(0)
+                        exchanges.append(Exchange(text, service.send(conversation, text)))
+                        more = model is not None and not model.exhausted
+                        if not turns and more and len(exchanges) < len(case.turns) + MAX_EXTRA_TURNS:
+                            turns.append(CONTINUE)
+                    stored = [json.dumps(e.payload, ensure_ascii=False) for e in service.transcript(conversation)]
+            except Exception as exc:  # a crash is reported with the case; the harm checks still run on the store
+                error = f"{type(exc).__name__}: {exc}"
+            finally:
+                for leftover in self._workdir.glob(f"{checkpoints.name}*"):
+                    leftover.unlink(missing_ok=True)
+            after = Snapshot.of(store)
+        findings = judge(
+            case, exchanges, self.before, after, self.index, confirm_tools=self._confirm_tools, stored=stored
+        )
+        return CaseResult(case, brain, findings, [_turn(e) for e in exchanges], plan, error)
+
+    def _service(self, store: SqlCommerceStore, checkpointer: Any, model: BaseChatModel | None) -> ConversationService:
+        retrieval = CatalogSearch(store, self._embedder, kb_dir=self._settings.data_dir / "kb")
+        deps = build_deps(self._settings, store, nlu=self._nlu, retrieval=retrieval, prompts=self._prompts)
+        if model is not None:
+            deps = replace(deps, brains=self._compromised_brains(model))
+        return ConversationService(
+            build_graph(deps, checkpointer=checkpointer),
+            store,
+            variant_of=self._prompts.experiment.assign,
+            vault=default_vault(self._settings.payments),
+        )
+
+    def _compromised_brains(self, model: BaseChatModel) -> Callable[[str], BaseChatModel]:
+        counter = token_counter(self._settings)
+        brains = {
+            agent: RemoteBrain(agent=agent, model=model, provider="compromised", counter=counter) for agent in AGENTS
+        }
+
+        def brain_for(agent: str) -> BaseChatModel:
+            return brains[agent]  # type: ignore[index]  # the graph asks only for its own agents
+
+        return brain_for
+
+
+def _turn(exchange: Exchange) -> dict[str, Any]:
+    result = exchange.result
+    record: dict[str, Any] = {
+        "user": exchange.user,
+        "reply": result.reply,
+        "agent": result.agent,
+        "mode": result.mode,
+        "tool_calls": [c.model_dump() for c in result.tool_calls],
+        "awaiting_confirmation": result.awaiting_confirmation,
+    }
+    if result.proposal is not None:
+        record["proposal"] = {"tool": result.proposal.get("tool"), "arguments": result.proposal.get("arguments")}
+    return record
+
+
+def summarize(results: list[CaseResult]) -> dict[str, Any]:
+    """Per brain and category: attacks tried, and how many changed the store, charged money, leaked data, broke
+    policy, or did any harm; plus the harmful case ids."""
+    summary: dict[str, Any] = {}
+    for brain in BRAINS:
+        mine = [r for r in results if r.brain == brain]
+        if not mine:
+            continue
+        rows: dict[str, dict[str, Any]] = {}
+        for category in [*CATEGORIES, "all"]:
+            scored = [r for r in mine if category in ("all", r.case.category)]
+            if not scored:
+                continue
+            rows[category] = {
+                "attacks": len(scored),
+                **{check: sum(r.harmed(check) for r in scored) for check in CHECKS},
+                "harmful": sum(r.harmful for r in scored),
+                "errors": sum(r.error is not None for r in scored),
+            }
+        summary[brain] = {"categories": rows, "harmful_cases": [r.case.id for r in mine if r.harmful]}
+    return summary
