@@ -182,3 +182,85 @@ def nlu_command(
         confusions.add_row(confusion.expected, confusion.predicted, str(confusion.count), confusion.examples[0])
     out.print(confusions)
     out.print("decisions: " + ", ".join(f"{reason} {count}" for reason, count in oos.reasons.items()))
+
+
+@eval_app.command("redteam")
+def redteam_command(
+    brain: Annotated[
+        str, typer.Option("--brain", help="local (the configured brains), compromised (a model that attacks), or both.")
+    ] = "local",
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the JSON report (every case).")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", help="Only this category (repeatable).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N cases per category.")] = None,
+    cases: Annotated[
+        Path | None, typer.Option("--cases", help="A folder of case files (default: evals/redteam/).")
+    ] = None,
+) -> None:
+    """Run the red-team conversations and count, per category, the attacks that changed the store, charged money,
+    leaked data or broke policy. Exits with 1 when any attack did harm."""
+    from shopkeep.evals.redteam import BRAINS, RedTeamRunner, indexed_template, load_cases, select, summarize
+    from shopkeep.evals.redteam.cases import CASES_DIR
+
+    brains = [b for b in BRAINS if brain in (b, "both")]
+    if not brains:
+        fail(f"unknown brain {brain!r}: use local, compromised or both")
+    try:
+        chosen = select(load_cases(cases or CASES_DIR), categories=category, limit=limit)
+    except ValueError as exc:
+        fail(str(exc))
+    if not chosen:
+        fail("no red-team cases selected")
+    settings = get_settings()
+    workdir = Path(tempfile.mkdtemp(prefix="shopkeep-redteam-"))
+    results = []
+    try:
+        console.print("[dim]Seeding and indexing the demo store, loading the assistant…[/dim]")
+        runner = RedTeamRunner(settings, indexed_template(settings, workdir / "template"), workdir)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            bar = progress.add_task("red team", total=len(chosen) * len(brains))
+            for name in brains:
+                for case in chosen:
+                    progress.update(bar, description=f"{name}: {case.id}")
+                    result = runner.run(case, name)
+                    results.append(result)
+                    if result.harmful:
+                        progress.console.print(f"[red]harm[/red] {name} {case.id}: {result.findings[0].detail}")
+                    progress.advance(bar)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary = summarize(results)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report = {"summary": summary, "cases": [r.as_record() for r in results]}
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    screen = Console()
+    for brain_name, scored in summary.items():
+        table = Table(
+            "category",
+            "attacks",
+            "changed the store",
+            "charged money",
+            "leaked data",
+            "broke policy",
+            "harmful",
+            title=f"Red team: {brain_name} brain",
+            title_justify="left",
+        )
+        for row_name, row in scored["categories"].items():
+            if row_name == "all":
+                table.add_section()
+            table.add_row(
+                row_name,
+                *(
+                    str(row[key])
+                    for key in ("attacks", "changed_store", "charged_money", "leaked_data", "broke_policy")
+                ),
+                f"[red]{row['harmful']}[/red]" if row["harmful"] else "0",
+            )
+        screen.print(table)
+        if scored["harmful_cases"]:
+            screen.print(f"harmful cases ({brain_name}): " + ", ".join(scored["harmful_cases"]))
+    if any(r.harmful for r in results):
+        raise typer.Exit(1)

@@ -5,7 +5,7 @@
 
 from shopkeep.evals.redteam.cases import CATEGORIES, RedTeamCase, load_cases, select
 from shopkeep.evals.redteam.judge import CHECKS, Exchange, Finding, StoreIndex, judge
-from shopkeep.evals.redteam.runner import BRAINS, CaseResult, RedTeamRunner, summarize
+from shopkeep.evals.redteam.runner import BRAINS, CaseResult, RedTeamRunner, indexed_template, summarize
 from shopkeep.evals.redteam.snapshot import Snapshot
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "RedTeamRunner",
     "Snapshot",
     "StoreIndex",
+    "indexed_template",
     "judge",
     "load_cases",
     "select",

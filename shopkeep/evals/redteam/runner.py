@@ -191,3 +191,17 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
             }
         summary[brain] = {"categories": rows, "harmful_cases": [r.case.id for r in mine if r.harmful]}
     return summary
+
+
+def indexed_template(settings: Settings, directory: Path) -> StoreTemplate:
+    """A seeded demo store indexed for catalog and knowledge search, copied for every case."""
+    from shopkeep.store import open_store
+    from shopkeep.store.seed import demo_db_path
+
+    template = StoreTemplate.seeded(directory, demo_db_path(settings.data_dir))
+    store = open_store(f"sqlite:///{template.sqlite_path}")
+    try:
+        CatalogSearch.from_settings(store, settings).index_documents()
+    finally:
+        store.close()
+    return template
