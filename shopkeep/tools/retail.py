@@ -3,6 +3,12 @@
 Where Shopkeep differs from τ² on purpose (see ``data/tau2_retail/SEMANTICS.md``): each modified line takes its
 own new variant's price and options; money is exact to the cent; cancelling refunds the net amount paid per
 payment method. Inside a conversation every order and user is also checked against the authenticated customer.
+
+Orders placed through checkout (those with payments-ledger entries) are also settled after every order change
+(``payments.ledger.settle_order``, once the change commits): a cancel's refund or a modification's price difference
+goes through the gateway, so for every such order captured minus refunded equals what is owed (a return or exchange
+request owes nothing until it is processed, so settling it moves nothing yet). Their refunds go only to the
+original payment method or to a gift card.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+
+import structlog
 
 from shopkeep.domain import (
     CANCEL_REASONS,
@@ -26,14 +34,21 @@ from shopkeep.domain import (
     Product,
     Variant,
 )
+from shopkeep.domain.payments import LedgerKind
 from shopkeep.errors import (
     InsufficientFundsError,
     InvalidStateError,
     NotFoundError,
     RuleViolationError,
+    ShopkeepError,
 )
+from shopkeep.payments import payment_services
+from shopkeep.payments.ledger import settle_order
 from shopkeep.store.base import StoreSession
+from shopkeep.store.payments import payment_records
 from shopkeep.tools.base import Tool, ToolContext, ToolKind, make_tool
+
+log = structlog.get_logger(__name__)
 
 ZERO = Decimal("0.00")
 
@@ -96,6 +111,36 @@ def _new_variants(
         chosen.append(variant)
         difference += variant.price - line.price
     return chosen, difference
+
+
+def _check_refund_target(session: StoreSession, order: Order, method: PaymentMethod) -> None:
+    """A checkout order's refund goes only to a method it was paid with, or to a gift card (ledger policy)."""
+    captured = {
+        e.payment_method_id
+        for e in payment_records(session).ledger(order_id=order.order_id)
+        if e.kind is LedgerKind.CAPTURE
+    }
+    if captured and not isinstance(method, GiftCard) and method.id not in captured:
+        raise RuleViolationError("A refund goes only to the original payment method or to a gift card")
+
+
+def _settle(ctx: ToolContext, order_id: str) -> None:
+    """After a committed change: move the money a checkout order now owes or is owed (no-op for other orders).
+
+    The change already happened, so a settlement failure is logged, not raised: ``settle_order`` is idempotent
+    (its keys name the payment-history line), so running it again later completes it, and ``ledger.reconcile``
+    lists any order whose books do not balance meanwhile.
+    """
+    if ctx.store.rehearsal() is ctx.store:
+        return  # a proposal's dry run moves no money
+    with ctx.store.session() as session:
+        if not payment_records(session).ledger(order_id=order_id):
+            return  # paid before the ledger existed (the demo's orders): nothing to settle
+    services = ctx.payments or payment_services(ctx.store)
+    try:
+        settle_order(ctx.store, services.gateway, order_id, currency=services.currency)
+    except ShopkeepError:
+        log.exception("settlement_pending", order_id=order_id)
 
 
 def _charge_gift_card(session: StoreSession, owner: Customer, method: PaymentMethod, amount: Decimal) -> None:
@@ -247,6 +292,7 @@ def cancel_pending_order(ctx: ToolContext, order_id: str, reason: str) -> Order:
             }
         )
         session.save_order(cancelled)
+    _settle(ctx, order_id)
     return cancelled
 
 
@@ -287,6 +333,8 @@ def modify_pending_order_items(
         owner, method = _owner_method(session, order, payment_method_id)
         if isinstance(method, GiftCard) and method.balance < difference:
             raise InsufficientFundsError("Insufficient gift card balance to pay for the new item")
+        if difference < ZERO:
+            _check_refund_target(session, order, method)
         entry = PaymentTransaction(
             transaction_type="payment" if difference > ZERO else "refund",
             amount=abs(difference),
@@ -307,6 +355,7 @@ def modify_pending_order_items(
             }
         )
         session.save_order(changed)
+    _settle(ctx, order_id)
     return changed
 
 
@@ -343,6 +392,7 @@ def modify_pending_order_payment(ctx: ToolContext, order_id: str, payment_method
             }
         )
         session.save_order(changed)
+    _settle(ctx, order_id)
     return changed
 
 
@@ -385,6 +435,7 @@ def return_delivered_order_items(ctx: ToolContext, order_id: str, item_ids: list
             }
         )
         session.save_order(changed)
+    _settle(ctx, order_id)
     return changed
 
 
@@ -414,6 +465,7 @@ def exchange_delivered_order_items(
             }
         )
         session.save_order(changed)
+    _settle(ctx, order_id)
     return changed
 
 

@@ -1,4 +1,5 @@
-"""Stateful property test: random sequences of cart, checkout, cancel, refund and exchange operations keep the books.
+"""Stateful property test: random sequences of cart, checkout, cancel, modify, refund, return and exchange operations
+keep the books. The order tools run as a customer's conversation runs them, and settle the ledger themselves.
 
 After every step: for every checkout order, captured minus refunded (ledger) equals what the customer owes (the
 order's payment history); no checkout captured money without producing an order; the gateway's own records agree
@@ -18,12 +19,12 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from shopkeep.domain import GiftCard, OrderStatus
+from shopkeep.domain import GiftCard, Order, OrderStatus
 from shopkeep.errors import DomainError
-from shopkeep.payments.ledger import reconcile, refund_order, settle_order
+from shopkeep.payments.ledger import reconcile, refund_order
 from shopkeep.store import SqlCommerceStore, open_store
 from shopkeep.store.seed import demo_db_path, read_tau2_db, seed
-from shopkeep.tools import ToolContext, retail_registry
+from shopkeep.tools import ToolOutcome, retail_registry
 from tests.conftest import DATA_DIR
 from tests.support.checkout import DECLINED, NEEDS_3DS, NETWORK_ERROR, SOPHIA, VISA_OK, Harness, harness
 
@@ -118,15 +119,55 @@ class CheckoutLedger(RuleBasedStateMachine):
         else:
             assert typed in (DECLINED, NEEDS_3DS, NETWORK_ERROR) or saved is not None, results[0].error
 
+    def _order_tool(self, name: str, **arguments: object) -> ToolOutcome:
+        """An order tool as the conversation calls it: the customer's scope and the harness's gateway."""
+        outcome = RETAIL.call(name, dict(arguments), self.ctx)
+        event(f"{name} {'done' if outcome.ok else 'refused'}")
+        return outcome
+
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
         if not self.placed:
             return
-        order_id = data.draw(st.sampled_from(self.placed))
-        RETAIL.call(
-            "cancel_pending_order", {"order_id": order_id, "reason": "no longer needed"}, ToolContext(store=self.store)
+        self._order_tool(
+            "cancel_pending_order", order_id=data.draw(st.sampled_from(self.placed)), reason="no longer needed"
         )
-        settle_order(self.store, self.h.services.gateway, order_id)
+
+    @rule(data=st.data(), method=st.sampled_from(SAVED))
+    def modify_items(self, data: st.DataObject, method: str) -> None:
+        """Swap one line for another variant of its product, settling the difference with some saved method (a
+        refund to a card the order was not paid with must be refused, and change nothing)."""
+        if not self.placed:
+            return
+        order = self._get(data.draw(st.sampled_from(self.placed)))
+        line = data.draw(st.sampled_from(order.items))
+        with self.store.session() as s:
+            product = s.get_product(line.product_id)
+        assert product is not None
+        others = [v.item_id for v in product.variants.values() if v.available and v.item_id != line.item_id]
+        if not others:
+            return
+        new_item = data.draw(st.sampled_from(others))
+        self._order_tool(
+            "modify_pending_order_items",
+            order_id=order.order_id,
+            item_ids=[line.item_id],
+            new_item_ids=[new_item],
+            payment_method_id=method,
+        )
+
+    @rule(data=st.data(), method=st.sampled_from(SAVED))
+    def modify_payment(self, data: st.DataObject, method: str) -> None:
+        if not self.placed:
+            return
+        order_id = data.draw(st.sampled_from(self.placed))
+        self._order_tool("modify_pending_order_payment", order_id=order_id, payment_method_id=method)
+
+    def _get(self, order_id: str) -> Order:
+        with self.store.session() as s:
+            order = s.get_order(order_id)
+        assert order is not None
+        return order
 
     @rule(data=st.data(), cents=st.integers(1, 6000), to_gift_card=st.booleans())
     def refund(self, data: st.DataObject, cents: int, to_gift_card: bool) -> None:
@@ -151,7 +192,7 @@ class CheckoutLedger(RuleBasedStateMachine):
             event("refund refused")  # a refused refund must change nothing: the invariants check it
 
     @rule(data=st.data())
-    def deliver_then_exchange(self, data: st.DataObject) -> None:
+    def deliver_then_return_or_exchange(self, data: st.DataObject) -> None:
         if not self.placed:
             return
         order_id = data.draw(st.sampled_from(self.placed))
@@ -161,17 +202,19 @@ class CheckoutLedger(RuleBasedStateMachine):
             if order.status is OrderStatus.PENDING:
                 s.save_order(order.model_copy(update={"status": OrderStatus.DELIVERED}))
         item = data.draw(st.sampled_from([line.item_id for line in order.items]))
-        RETAIL.call(
-            "exchange_delivered_order_items",
-            {
-                "order_id": order_id,
-                "item_ids": [item],
-                "new_item_ids": [item],
-                "payment_method_id": order.payment_history[0].payment_method_id,
-            },
-            ToolContext(store=self.store),
-        )
-        settle_order(self.store, self.h.services.gateway, order_id)
+        method = order.payment_history[0].payment_method_id
+        if data.draw(st.booleans()):
+            self._order_tool(
+                "return_delivered_order_items", order_id=order_id, item_ids=[item], payment_method_id=method
+            )
+        else:
+            self._order_tool(
+                "exchange_delivered_order_items",
+                order_id=order_id,
+                item_ids=[item],
+                new_item_ids=[item],
+                payment_method_id=method,
+            )
 
     # invariants ----------------------------------------------------------------------------------------------------
 
