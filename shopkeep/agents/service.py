@@ -79,6 +79,10 @@ class ConversationService:
         self._variant_of = variant_of
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
+    def values(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's graph state as last checkpointed (empty before its first turn)."""
+        return dict(self._graph.get_state({"configurable": {"thread_id": conversation_id}}).values)
+
     def start(self, channel: str = "api", customer_id: str | None = None) -> str:
         conversation_id = uuid.uuid4().hex
         self._record(conversation_id, "started", {"channel": channel, "customer_id": customer_id})

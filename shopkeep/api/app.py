@@ -20,6 +20,7 @@ from shopkeep.api import conversations
 from shopkeep.api.errors import install_error_handlers
 from shopkeep.api.web import install_web_chat
 from shopkeep.errors import StoreError
+from shopkeep.guardrails.ratelimit import RateLimiter, RateRules, rate_limiter
 from shopkeep.settings import Settings
 from shopkeep.store import CommerceStore
 
@@ -30,6 +31,10 @@ Consequential actions (cancel, modify, return, exchange, address change, order) 
 assistant first answers with a **proposal** (`awaiting_confirmation: true`, an exact `summary` and a
 `fingerprint`), and the action runs only when the next message is an explicit yes for that fingerprint.
 
+Every write (`POST`) takes an optional `Idempotency-Key` header: a resend with the same key and body returns the
+first response (`Idempotent-Replayed: true`) and runs nothing again; the same key with another body is a 409.
+Messages are rate limited per conversation and per customer: a 429 says when to retry (`Retry-After`).
+
 Errors share one body, `{"code", "message", "error_id"?, "details"?}`; a 500 carries only an `error_id`.
 """
 
@@ -39,8 +44,19 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings, store: CommerceStore, *, service: ConversationService | None = None) -> FastAPI:
-    """Build the app around an opened store; the conversation service is built at start-up unless given."""
+IDEMPOTENCY_WAIT_S = 10.0
+"""How long a request waits for a running request with its Idempotency-Key before a retryable 409."""
+
+
+def create_app(
+    settings: Settings,
+    store: CommerceStore,
+    *,
+    service: ConversationService | None = None,
+    limiter: RateLimiter | None = None,
+) -> FastAPI:
+    """Build the app around an opened store; the conversation service is built at start-up unless given, and the
+    rate limiter from settings (Redis when ``SHOPKEEP_REDIS_URL`` is set) unless given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +77,9 @@ def create_app(settings: Settings, store: CommerceStore, *, service: Conversatio
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.limiter = limiter or rate_limiter(settings)
+    app.state.message_rules = RateRules.for_messages(settings.limits)
+    app.state.idempotency_wait_s = IDEMPOTENCY_WAIT_S
     install_error_handlers(app)
     app.include_router(conversations.router)
     install_web_chat(app)

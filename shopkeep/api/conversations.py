@@ -12,14 +12,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from shopkeep.agents.service import ConversationService, TurnResult
 from shopkeep.api.errors import api_error
+from shopkeep.api.idempotency import HEADER_DESCRIPTION, REPLAYED_HEADER, Started, begin, message_payload
+from shopkeep.api.ratelimit import enforce_message_rate
 from shopkeep.api.schemas import ConversationCreated, ErrorResponse, MessageIn, Transcript, TurnResponse
 from shopkeep.errors import NotFoundError
 from shopkeep.llm.streaming import ReplyDelta, stream_turn
+from shopkeep.payments.idempotency import Replay
+from shopkeep.store.base import CommerceStore
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -54,6 +58,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown conversation id."},
     503: {"model": ErrorResponse, "description": "The store is unavailable; retry after `Retry-After` seconds."},
 }
+_IDEMPOTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorResponse,
+        "description": "`idempotency_conflict`: the Idempotency-Key was used with another body. "
+        "`idempotency_in_progress`: the first request with this key is still running; retry after `Retry-After`.",
+    },
+}
 
 _SSE_EXAMPLE = (
     'event: turn.started\ndata: {"conversation_id": "9b2f..."}\n\n'
@@ -68,6 +79,14 @@ def get_service(request: Request) -> ConversationService:
 
 
 Service = Annotated[ConversationService, Depends(get_service)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, description=HEADER_DESCRIPTION)
+]
+
+
+def _begin(request: Request, scope: str, key: str, payload: dict[str, Any]) -> Started | Replay:
+    store: CommerceStore = request.app.state.store
+    return begin(store, scope, key, payload, wait_s=request.app.state.idempotency_wait_s)
 
 
 @router.post(
@@ -75,13 +94,33 @@ Service = Annotated[ConversationService, Depends(get_service)]
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationCreated,
     summary="Start a conversation",
-    responses={503: _ERRORS[503]},
+    responses={503: _ERRORS[503], **_IDEMPOTENCY_ERRORS},
 )
-async def start_conversation(service: Service, response: Response) -> ConversationCreated:
-    """Start a new conversation and return its id. The customer is anonymous until they identify themselves."""
-    conversation_id = await run_in_threadpool(service.start, "api")
+async def start_conversation(
+    service: Service, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+) -> ConversationCreated:
+    """Start a new conversation and return its id. The customer is anonymous until they identify themselves.
+    With an `Idempotency-Key`, a resend returns the same conversation."""
+    started: Started | None = None
+    if idempotency_key is not None:
+        claim = await run_in_threadpool(_begin, request, "api:conversations", idempotency_key, {})
+        if isinstance(claim, Replay):
+            created = ConversationCreated.model_validate(claim.response)
+            response.headers[REPLAYED_HEADER] = "true"
+            response.headers["Location"] = f"/v1/conversations/{created.id}"
+            return created
+        started = claim
+    try:
+        conversation_id = await run_in_threadpool(service.start, "api")
+    except BaseException:
+        if started is not None:
+            await run_in_threadpool(started.release)
+        raise
+    created = ConversationCreated(id=conversation_id)
+    if started is not None:
+        await run_in_threadpool(started.complete, created.model_dump(mode="json"))
     response.headers["Location"] = f"/v1/conversations/{conversation_id}"
-    return ConversationCreated(id=conversation_id)
+    return created
 
 
 @router.post(
@@ -96,25 +135,54 @@ async def start_conversation(service: Service, response: Response) -> Conversati
         },
         413: {"model": ErrorResponse, "description": "The message is over 10,000 characters."},
         422: {"model": ErrorResponse, "description": "Empty or whitespace-only text, or a malformed body."},
+        429: {
+            "model": ErrorResponse,
+            "description": "Too many messages from this conversation or customer; retry after `Retry-After`.",
+        },
+        **_IDEMPOTENCY_ERRORS,
         **_ERRORS,
     },
+    dependencies=[Depends(enforce_message_rate)],
 )
 async def send_message(
     conversation_id: str,
     message: MessageIn,
     service: Service,
+    request: Request,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> TurnResponse | StreamingResponse:
-    if accept is not None and SSE_MEDIA_TYPE in accept:
-        if not await run_in_threadpool(service.exists, conversation_id):
-            raise NotFoundError("Conversation", conversation_id)
-        return StreamingResponse(
-            _stream(service, conversation_id, message),
-            media_type=SSE_MEDIA_TYPE,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-    turn = await run_in_threadpool(_send, service, conversation_id, message)
-    return TurnResponse.from_turn(turn)
+    idempotency_key: IdempotencyKey = None,
+) -> TurnResponse | StreamingResponse | JSONResponse:
+    streaming = accept is not None and SSE_MEDIA_TYPE in accept
+    if streaming and not await run_in_threadpool(service.exists, conversation_id):
+        raise NotFoundError("Conversation", conversation_id)
+    started: Started | None = None
+    if idempotency_key is not None:
+        payload = message_payload(conversation_id, message.text, message.confirm)
+        claim = await run_in_threadpool(_begin, request, "api:messages", idempotency_key, payload)
+        if isinstance(claim, Replay):
+            if streaming:
+                return _sse_response(_replay(claim.response), replayed=True)
+            return JSONResponse(claim.response, headers={REPLAYED_HEADER: "true"})
+        started = claim
+    if streaming:
+        return _sse_response(_stream(service, conversation_id, message, started))
+    try:
+        turn = await run_in_threadpool(_send, service, conversation_id, message)
+    except BaseException:
+        if started is not None:
+            await run_in_threadpool(started.release)
+        raise
+    body = TurnResponse.from_turn(turn)
+    if started is not None:
+        await run_in_threadpool(started.complete, body.model_dump(mode="json"))
+    return body
+
+
+def _sse_response(events: AsyncIterator[str], *, replayed: bool = False) -> StreamingResponse:
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return StreamingResponse(events, media_type=SSE_MEDIA_TYPE, headers=headers)
 
 
 @router.get(
@@ -138,7 +206,9 @@ def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def _stream(service: ConversationService, conversation_id: str, message: MessageIn) -> AsyncIterator[str]:
+async def _stream(
+    service: ConversationService, conversation_id: str, message: MessageIn, started: Started | None = None
+) -> AsyncIterator[str]:
     yield _event("turn.started", {"conversation_id": conversation_id})
     turn: TurnResult | None = None
     try:
@@ -153,12 +223,29 @@ async def _stream(service: ConversationService, conversation_id: str, message: M
             raise RuntimeError("the turn stream ended without its result")
         body = TurnResponse.from_turn(turn).model_dump(mode="json")
     except Exception as exc:  # the response has started: the error travels as an event, mapped like any other
+        if started is not None:
+            await run_in_threadpool(started.release)
         error = api_error(exc)
         yield _event("error", {"status": error.status, **error.body.model_dump(exclude_none=True)})
         return
-    for call in body["tool_calls"]:
-        yield _event("tool_call", call)
+    if started is not None:
+        await run_in_threadpool(started.complete, body)
+    for event in _closing_events(body):
+        yield event
+
+
+async def _replay(body: dict[str, Any]) -> AsyncIterator[str]:
+    """A stored turn, streamed again (an Idempotency-Key resend): the same events, without the deltas."""
+    yield _event("turn.started", {"conversation_id": body["conversation_id"]})
+    for event in _closing_events(body):
+        yield event
+
+
+def _closing_events(body: dict[str, Any]) -> list[str]:
+    """A finished turn's events after its reply deltas."""
+    events = [_event("tool_call", call) for call in body["tool_calls"]]
     if body["proposal"] is not None:
-        yield _event("proposal", body["proposal"])
-    yield _event("reply", {"text": body["reply"], "agent": body["agent"], "intent": body["intent"]})
-    yield _event("turn.completed", body)
+        events.append(_event("proposal", body["proposal"]))
+    events.append(_event("reply", {"text": body["reply"], "agent": body["agent"], "intent": body["intent"]}))
+    events.append(_event("turn.completed", body))
+    return events

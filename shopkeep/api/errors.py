@@ -3,16 +3,25 @@
 =====================================  ======  =====================
 error                                  status  ``code``
 =====================================  ======  =====================
+``IdempotencyInProgressError``         409     ``idempotency_in_progress`` (with ``Retry-After``)
+``IdempotencyConflictError``           409     ``idempotency_conflict``
+``RetryableError`` (store or gateway   503     ``service_unavailable`` (with ``Retry-After``)
+down, ...)
 ``NotFoundError`` (unknown id)         404     ``not_found``
 ``InvalidStateError``                  409     ``conflict``
 other ``DomainError``                  422     ``rule_violation``
 ``ToolCallError``                      422     ``invalid_tool_call``
 request validation, malformed JSON     422     ``invalid_request``
 message text over 10,000 characters    413     ``message_too_long``
-``RetryableError`` (store down, ...)   503     ``service_unavailable`` (with ``Retry-After``)
+too many messages                      429     ``rate_limited`` (with ``Retry-After``)
 an HTTP error (unknown route, ...)     its     ``not_found``, ``method_not_allowed``, ...
 anything else                          500     ``internal_error`` with an ``error_id``; details only in the log
 =====================================  ======  =====================
+
+The order matters: some errors are both a ``DomainError`` and a ``RetryableError`` (``GatewayUnavailableError``,
+``IdempotencyInProgressError``). Retryable is checked first, so a gateway outage is a 503 the client may retry,
+not a 422 it must not; a request still running under the same ``Idempotency-Key`` is a 409 with ``Retry-After``
+(as ACP and Stripe answer it), checked before both.
 
 A 500 never carries the exception's text: only an opaque id, logged with the traceback. Error texts of the typed
 errors are customer-safe by construction (``ShopkeepError.message``), except the store's, which name the database:
@@ -31,11 +40,20 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopkeep.api.schemas import MAX_MESSAGE_CHARS, ErrorResponse
-from shopkeep.errors import DomainError, InvalidStateError, NotFoundError, RetryableError, ToolCallError
+from shopkeep.errors import (
+    DomainError,
+    IdempotencyConflictError,
+    IdempotencyInProgressError,
+    InvalidStateError,
+    NotFoundError,
+    RetryableError,
+    ToolCallError,
+)
 
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+IN_PROGRESS_RETRY_AFTER_SECONDS = 1
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; nothing was changed. Please retry shortly."
 INTERNAL_MESSAGE = "Something went wrong on our side. Quote the error id if you contact support."
 _HTTP_CODES = {
@@ -45,6 +63,7 @@ _HTTP_CODES = {
     406: "not_acceptable",
     413: "message_too_long",
     415: "unsupported_media_type",
+    429: "rate_limited",
 }
 
 
@@ -62,6 +81,21 @@ class ApiError:
 
 def api_error(exc: Exception) -> ApiError:
     """Map any exception to its HTTP form (logging what must stay on the server)."""
+    if isinstance(exc, IdempotencyInProgressError):
+        return ApiError(
+            409,
+            ErrorResponse(code="idempotency_in_progress", message=exc.message),
+            {"Retry-After": str(IN_PROGRESS_RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, IdempotencyConflictError):
+        return ApiError(409, ErrorResponse(code="idempotency_conflict", message=exc.message))
+    if isinstance(exc, RetryableError):
+        log.warning("service_unavailable", error=type(exc).__name__)
+        return ApiError(
+            503,
+            ErrorResponse(code="service_unavailable", message=UNAVAILABLE_MESSAGE),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, NotFoundError):
         return ApiError(404, ErrorResponse(code="not_found", message=exc.message))
     if isinstance(exc, InvalidStateError):
@@ -70,13 +104,6 @@ def api_error(exc: Exception) -> ApiError:
         return ApiError(422, ErrorResponse(code="rule_violation", message=exc.message))
     if isinstance(exc, ToolCallError):
         return ApiError(422, ErrorResponse(code="invalid_tool_call", message=exc.message))
-    if isinstance(exc, RetryableError):
-        log.warning("service_unavailable", error=type(exc).__name__)
-        return ApiError(
-            503,
-            ErrorResponse(code="service_unavailable", message=UNAVAILABLE_MESSAGE),
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
     if isinstance(exc, StarletteHTTPException):
         return ApiError(
             exc.status_code,
