@@ -97,5 +97,4 @@ def build_service(
         store,
         variant_of=prompts.experiment.assign,
         vault=default_vault(settings.payments),
-        policy=prompts.policy.text,
     )
