@@ -62,7 +62,8 @@ class ConversationService:
     """Runs turns on a compiled graph with a checkpointer; one turn at a time per conversation.
 
     ``variant_of`` assigns a conversation its experiment variant (stable per id); it is put in the graph state and
-    recorded on every event.
+    recorded on every event. ``policy`` is the store policy text the brains follow; streamed replies are checked
+    against it (``llm.streaming``), as the graph's output guard checks the final reply.
     """
 
     def __init__(
@@ -72,12 +73,18 @@ class ConversationService:
         *,
         variant_of: Callable[[str], str | None] | None = None,
         vault: CardVault | None = None,
+        policy: str = "",
     ) -> None:
         self._graph = graph
         self._store = store
+        self.policy = policy
         self._vault = vault
         self._variant_of = variant_of
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    @property
+    def store(self) -> CommerceStore:
+        return self._store
 
     def values(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's graph state as last checkpointed (empty before its first turn)."""

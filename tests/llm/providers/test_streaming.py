@@ -7,6 +7,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 
 from shopkeep.errors import NotFoundError
 from shopkeep.guardrails.base import RailResult, Stage
+from shopkeep.guardrails.facts import Facts
 from shopkeep.llm.streaming import ReplyDelta, SentenceGuard, TurnDone, reply_text, stream_turn
 from tests.llm.providers.support import ServiceFor
 from tests.support.scripted_model import ScriptedChatModel, call, say
@@ -35,7 +36,7 @@ def test_a_long_run_without_a_sentence_end_is_released_between_words_not_digits(
 
 
 def test_a_blocking_rail_stops_the_stream() -> None:
-    def block_secrets(text: str) -> RailResult:
+    def block_secrets(text: str, facts: Facts) -> RailResult:
         blocked = "secret" in text
         return RailResult(name="no_secrets", stage=Stage.OUTPUT, tripped=blocked, blocked=blocked, text=text)
 
