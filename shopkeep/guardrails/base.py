@@ -22,7 +22,17 @@ class RailResult(BaseModel):
     text: str
     reason: str = ""
     blocked: bool = False
+    detail: str = ""
+    """Why it tripped, for the event trail and tuning (which pattern, which score); never shown to the customer."""
 
     def event(self) -> dict[str, str | bool]:
         """What a trip records on the conversation's event trail (never the text: it may hold what was removed)."""
-        return {"rail": self.name, "stage": self.stage.value, "reason": self.reason, "blocked": self.blocked}
+        recorded: dict[str, str | bool] = {
+            "rail": self.name,
+            "stage": self.stage.value,
+            "reason": self.reason,
+            "blocked": self.blocked,
+        }
+        if self.detail:
+            recorded["detail"] = self.detail
+        return recorded
