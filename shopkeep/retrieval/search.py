@@ -104,6 +104,9 @@ class SearchHit(BaseModel):
     available: bool
     score: float
     reason: str
+    similarity: float | None = None
+    """Cosine similarity of the query and the document's embedding (None when only full text found it): unlike the
+    rank-fused ``score``, comparable across queries, so callers can tell a close match from the nearest of nothing."""
 
 
 class SearchResults(BaseModel):
@@ -128,6 +131,8 @@ class Passage(BaseModel):
     section: str | None
     text: str
     score: float
+    similarity: float | None = None
+    """Cosine similarity of the question and the passage (None when only full text found it); see ``SearchHit``."""
 
 
 @dataclass
@@ -457,7 +462,12 @@ class CatalogSearch:
             text_out = f"{row.section}\n\n{body}" if row.section else body
             passages.append(
                 Passage(
-                    source=row.source, title=row.title, section=row.section, text=text_out, score=round(cand.fused, 6)
+                    source=row.source,
+                    title=row.title,
+                    section=row.section,
+                    text=text_out,
+                    score=round(cand.fused, 6),
+                    similarity=_similarity(cand),
                 )
             )
         return passages
@@ -487,6 +497,7 @@ class CatalogSearch:
                 available=bool(rows[hit.doc_id].available),
                 score=round(1.0 - hit.score, 6),
                 reason=f"similar to {row.title} (similarity {1.0 - hit.score:.2f})",
+                similarity=round(1.0 - hit.score, 4),
             )
             for hit in found
         ]
@@ -657,7 +668,12 @@ def _hit(
         available=bool(row.available),
         score=round(cand.fused, 6),
         reason=_reason(row, cand, c, terms, only),
+        similarity=_similarity(cand),
     )
+
+
+def _similarity(cand: _Candidate) -> float | None:
+    return None if cand.distance is None else round(1.0 - cand.distance, 4)
 
 
 # explanations -------------------------------------------------------------------------------------------------------
