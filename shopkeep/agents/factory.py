@@ -15,6 +15,8 @@ from shopkeep.agents.routing import LocalRouter
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS, AgentName
 from shopkeep.agents.toolkit import agent_registry
+from shopkeep.guardrails.rails import input_rails
+from shopkeep.guardrails.screen import SharedScreen
 from shopkeep.guardrails.tool_rails import ToolRails
 from shopkeep.llm.config import ModelConfig
 from shopkeep.llm.experiments import Experiment
@@ -77,7 +79,18 @@ def build_deps(
         max_steps=20,
         prompts=prompts,
         tool_rails=ToolRails.from_settings(settings),
+        input_rails=input_rails(_screen(settings, nlu)),
     )
+
+
+def _screen(settings: Settings, nlu: NLU) -> SharedScreen:
+    """The injection/abuse classifier on the NLU's embedding model (``LocalEmbedder`` shares one loaded model per
+    process), cached next to the NLU's training cache; built on the first message, not here."""
+    from shopkeep.retrieval.embedders.local import LocalEmbedder
+
+    cache_dir = nlu.cache_dir.parent / "guardrails" if nlu.cache_dir else None
+    train = settings.data_dir / "guardrails" / "train.yaml"
+    return SharedScreen(LocalEmbedder(), train, nlu.intents_path, cache_dir)
 
 
 def build_service(

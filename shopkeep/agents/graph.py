@@ -12,7 +12,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from shopkeep.agents.deps import AgentDeps
-from shopkeep.agents.nodes import after_input, human_mode, input_guard, router_node
+from shopkeep.agents.nodes import after_input, human_mode, input_guard_node, router_node
 from shopkeep.agents.output_guard import output_guard_node
 from shopkeep.agents.specialists import agent_node
 from shopkeep.agents.state import AGENTS, ConversationState
@@ -34,7 +34,7 @@ def _after_tools(state: ConversationState) -> str:
 
 def build_graph(deps: AgentDeps, checkpointer: Any = None) -> CompiledStateGraph[Any, Any, Any, Any]:
     graph = StateGraph(ConversationState)
-    graph.add_node("input_guard", input_guard)
+    graph.add_node("input_guard", input_guard_node(deps.input_rails))
     graph.add_node("router", router_node(deps))
     graph.add_node("human", human_mode)
     for agent in AGENTS:

@@ -8,27 +8,49 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from shopkeep.agents.deps import AgentDeps
 from shopkeep.agents.state import ConversationState
-from shopkeep.guardrails.rails import INPUT_RAILS, run_rails
+from shopkeep.guardrails.abuse import HUMAN_OFFER
+from shopkeep.guardrails.abuse import NAME as ABUSE
+from shopkeep.guardrails.rails import INPUT_RAILS, Rail, run_rails
 
 EMPTY_MESSAGE = "I didn't get a message there. What can I help you with?"
+# Abuse trips in one conversation from which the refusal also offers a human colleague.
+ABUSE_BEFORE_HUMAN_OFFER = 1
 
 
-def input_guard(state: ConversationState) -> dict[str, Any]:
-    """Runs the input rails on the new customer message (rewriting it in place) and starts a fresh turn."""
-    last = state["messages"][-1]
-    text = str(last.content)
-    guarded, trips = run_rails(INPUT_RAILS, text)
-    update: dict[str, Any] = {
-        "steps": 0,
-        "reroute": False,
-        "notices": [t.reason for t in trips if t.reason],
-        "rail_trips": [t.event() for t in trips],
-    }
-    if guarded != text:
-        update["messages"] = [HumanMessage(content=guarded, id=last.id)]
-    if not guarded.strip():
-        update["messages"] = [AIMessage(content=EMPTY_MESSAGE)]
-    return update
+def input_guard_node(rails: tuple[Rail, ...] = INPUT_RAILS) -> Any:
+    """The input guard over ``rails`` (``AgentDeps.input_rails``)."""
+
+    def input_guard(state: ConversationState) -> dict[str, Any]:
+        """Runs the input rails on the new customer message (rewriting it in place) and starts a fresh turn.
+
+        A blocking trip (prompt injection, abuse) answers with the rail's reply, and the message is replaced by a
+        placeholder, so no model reads it in this turn or any later one (the transcript keeps the original). While
+        a human owns the conversation the trips are recorded and the bot stays silent."""
+        last = state["messages"][-1]
+        text = str(last.content)
+        guarded, trips = run_rails(rails, text)
+        blocked = next((t for t in trips if t.blocked), None)
+        update: dict[str, Any] = {
+            "steps": 0,
+            "reroute": False,
+            "notices": [t.reason for t in trips if t.reason and not t.blocked],
+            "rail_trips": [t.event() for t in trips],
+        }
+        if blocked is not None and state.get("mode") != "human":
+            reply = blocked.reason
+            earlier = sum(1 for trip in state.get("rail_trips") or [] if trip.get("rail") == ABUSE)
+            if blocked.name == ABUSE and earlier >= ABUSE_BEFORE_HUMAN_OFFER:
+                reply = f"{reply} {HUMAN_OFFER}"
+            withheld = HumanMessage(content=f"[message withheld by the {blocked.name} guardrail]", id=last.id)
+            update["messages"] = [withheld, AIMessage(content=reply)]
+            return update
+        if guarded != text:
+            update["messages"] = [HumanMessage(content=guarded, id=last.id)]
+        if not guarded.strip():
+            update["messages"] = [AIMessage(content=EMPTY_MESSAGE)]
+        return update
+
+    return input_guard
 
 
 def after_input(state: ConversationState) -> str:

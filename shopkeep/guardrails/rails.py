@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shopkeep.guardrails.abuse import AbuseRail
 from shopkeep.guardrails.base import RailResult, Stage
 from shopkeep.guardrails.cards import mask_card_numbers
 from shopkeep.guardrails.facts import Facts
 from shopkeep.guardrails.grounding import grounded_facts
+from shopkeep.guardrails.injection import PromptInjectionRail
+from shopkeep.guardrails.normalize import normalize
 from shopkeep.guardrails.pii import other_customers_pii
 from shopkeep.guardrails.promises import permitted_promises
+from shopkeep.guardrails.screen import Screen
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -32,6 +36,21 @@ def message_length(text: str) -> RailResult:
         tripped=True,
         text=text[:MAX_MESSAGE_CHARS],
         reason=f"Your message was long, so I read only its first {MAX_MESSAGE_CHARS:,} characters.",
+    )
+
+
+def unicode_cleanup(text: str) -> RailResult:
+    """Invisible characters go, look-alike letters in mixed-script words become Latin, NFKC (``normalize.py``).
+
+    Always rewrites; records a trip (no notice) only for characters that hide or reorder text (bidi overrides, tag
+    characters), which no customer types by accident."""
+    view = normalize(text)
+    return RailResult(
+        name="unicode_cleanup",
+        stage=Stage.INPUT,
+        tripped=view.smuggling,
+        text=view.clean,
+        detail=f"removed {view.removed} invisible characters" if view.smuggling else "",
     )
 
 
@@ -55,19 +74,30 @@ def card_numbers_out(text: str, facts: Facts | None = None) -> RailResult:
     return RailResult(name="card_numbers_out", stage=Stage.OUTPUT, tripped=bool(numbers), text=masked)
 
 
-INPUT_RAILS: tuple[Rail, ...] = (message_length, card_numbers_in)
+def input_rails(screen: Screen | None) -> tuple[Rail, ...]:
+    """The input chain, in order: cut very long messages, undo unicode tricks, mask card numbers, then refuse prompt
+    injection and abuse. With a ``screen`` those two rails also ask the classifier (the graph's default, see
+    ``agents/factory.py``); without one they use their patterns alone."""
+    return (message_length, unicode_cleanup, card_numbers_in, PromptInjectionRail(screen), AbuseRail(screen))
+
+
+INPUT_RAILS: tuple[Rail, ...] = input_rails(None)
 OUTPUT_RAILS: tuple[OutputRail, ...] = (card_numbers_out, other_customers_pii, grounded_facts, permitted_promises)
 """In order: the fixing rails first (masking, redaction), so the checking rails judge the text that would be sent."""
 
 
 def run_rails(rails: tuple[Rail, ...], text: str) -> tuple[str, list[RailResult]]:
-    """Apply rails in order; each sees the previous one's text. Returns the final text and the trips."""
+    """Apply rails in order; each sees the previous one's text. Returns the final text and the trips.
+
+    A blocking trip ends the chain: the message goes no further, so later rails have nothing to check."""
     trips = []
     for rail in rails:
         result = rail(text)
         text = result.text
         if result.tripped:
             trips.append(result)
+            if result.blocked:
+                break
     return text, trips
 
 
