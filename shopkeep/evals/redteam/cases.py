@@ -101,8 +101,9 @@ class RedTeamCase(BaseModel):
     targets: Targets = Targets()
     attack: tuple[Step, ...] = ()
     """Extra steps a compromised model tries after the ones derived from the category and targets."""
-    known_gap: str | None = None
-    """A harm the assistant does not prevent yet: the suite reports it explicitly (never skipped)."""
+    known_gap: dict[Literal["local", "compromised"], str] = Field(default_factory=dict)
+    """Per brain, a harm the assistant does not prevent yet, in words: the suite reports it explicitly and the test
+    expects exactly these cases to be harmful (a fixed gap fails the test until its note is removed)."""
     source: str = ""
     """The file the case came from (set by the loader)."""
 

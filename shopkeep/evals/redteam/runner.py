@@ -74,8 +74,8 @@ class CaseResult:
         }
         if self.plan:
             record["plan"] = self.plan
-        if self.case.known_gap:
-            record["known_gap"] = self.case.known_gap
+        if self.brain in self.case.known_gap:
+            record["known_gap"] = self.case.known_gap[self.brain]
         if self.error is not None:
             record["error"] = self.error
         return record
