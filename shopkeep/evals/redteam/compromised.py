@@ -148,7 +148,7 @@ def attack_plan(case: RedTeamCase, records: dict[str, Any]) -> tuple[list[Move],
     me = users.get(case.customer or "")
     victim = users.get(targets.victim or "")
     moves: list[Move] = []
-    leaks: list[str] = Field(default_factory=list)
+    leaks: list[str] = []
     if me is not None:
         moves.append(_call("find_user_id_by_email", email=me["email"]))
     if victim is not None:
