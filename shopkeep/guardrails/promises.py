@@ -54,6 +54,10 @@ _FREE_SHIPPING = re.compile(
     r"|\bships? (?:for )?free\b",
     re.IGNORECASE,
 )
+_FREE_SHIPPING_SOURCE = re.compile(
+    r"\b(?:shipping|delivery)\b[^\n]{0,200}\bfree\b|\bfree\b[^\n]{0,200}\b(?:shipping|delivery)\b", re.IGNORECASE
+)
+"""In a source, "Standard shipping costs $5.99. It is free when ..." states free shipping across a sentence end."""
 _PERCENT_OFF = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?%\s*(?:off|discount)\b", re.IGNORECASE)
 _KINDS = {
     "guarantee": re.compile(r"\bguarantee[ds]?\b|\bguaranteeing\b", re.IGNORECASE),
@@ -99,6 +103,8 @@ def _claims_in_sources(facts: Facts) -> set[tuple[Any, ...]]:
         claims.update(span.value for span in promises(text))
         # a percentage stated anywhere in a source permits that discount ("promo SAVE10: 10% off the subtotal")
         claims.update(("percent off", Decimal(p).normalize()) for p in re.findall(r"(\d+(?:\.\d+)?)\s?%", text))
+        if _FREE_SHIPPING_SOURCE.search(text):
+            claims.add(("free shipping",))
     for text in facts.tool_texts:
         if _zero_shipping(text):
             claims.add(("free shipping",))
