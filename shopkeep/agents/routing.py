@@ -1,7 +1,9 @@
 """The local router: the intent of the customer's message picks the specialist (see data/nlu/TAXONOMY.md).
 
 Messages that only answer a question ("yes", an email, an order id) or that the classifier is unsure about stay
-with the specialist already in charge, so a flow is never dropped because of a short answer.
+with the specialist that asked (or the one already in charge), so a flow is never dropped because of a short
+answer. A question about how things work ("what's your refund policy?", "do gift cards expire?") is never a request
+to do them: it goes to the knowledge answers of support, even in the middle of another flow.
 """
 
 from __future__ import annotations
@@ -13,20 +15,43 @@ from langchain_core.messages import AIMessage
 from shopkeep.agents.deps import Route
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
 from shopkeep.llm.local.dialog import asks_for_answer
-from shopkeep.llm.local.nlu import NLU
+from shopkeep.llm.local.nlu import NLU, NLUResult
+from shopkeep.llm.local.policies._shop import ADD_OFFER, CHANGE_QUANTITY
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
 ANSWER_WORDS = 12
 SWITCH_WHILE_ANSWERING = 0.85
+# Agents whose flows answer policy questions themselves and then carry on (checkout's asides, the shopping dialog's
+# knowledge answers): a general question asked while they are in charge stays with them.
+ANSWER_ASIDES = frozenset({"checkout", "catalog", "cart"})
+# Agents whose intents start flows that need the customer's identity: a general question about them is support's.
+VERIFYING_AGENTS = frozenset({"orders", "account"})
 
 
-def _asked_a_question(state: ConversationState) -> bool:
-    """The assistant's last reply asked something specific, so the new message most likely answers it."""
+SHOPPING = frozenset({"catalog", "cart"})
+
+
+def _changes_cart_quantity(result: NLUResult) -> bool:
+    return not result.entities_of("order_id") and CHANGE_QUANTITY.search(result.text) is not None
+
+
+def _last_reply(state: ConversationState) -> str:
     for message in reversed(state.get("messages", [])[:-1]):
         if isinstance(message, AIMessage) and message.content:
-            return asks_for_answer(str(message.content))
-    return False
+            return str(message.content).rstrip()
+    return ""
+
+
+def _asking_agent(state: ConversationState) -> AgentName | None:
+    """The agent whose specific question the assistant's last reply asked (None for an open "anything else?")."""
+    for message in reversed(state.get("messages", [])[:-1]):
+        if isinstance(message, AIMessage) and message.content:
+            if not asks_for_answer(str(message.content)):
+                return None
+            agent = message.response_metadata.get("agent")
+            return cast(AgentName, agent) if agent in AGENTS else state.get("active_agent")
+    return None
 
 
 class LocalRouter:
@@ -36,18 +61,31 @@ class LocalRouter:
     def route(self, text: str, state: ConversationState) -> Route:
         result = self._nlu.analyze(text)
         active = state.get("active_agent")
+        asking = _asking_agent(state)
         agent = self._nlu.taxonomy.agent_for(result.intent)
-        if active is not None and (
+        if self._knowledge_question(result):
+            agent = active if active in ANSWER_ASIDES else "support"
+        elif active is not None and (
             result.intent in STAY_INTENTS
             or result.confidence < STAY_BELOW_CONFIDENCE
             or (
-                _asked_a_question(state)
-                and (len(text.split()) <= ANSWER_WORDS or result.confidence < SWITCH_WHILE_ANSWERING)
+                asking is not None and (len(text.split()) <= ANSWER_WORDS or result.confidence < SWITCH_WHILE_ANSWERING)
             )
         ):
-            agent = active
+            agent = asking or active
+        if agent in SHOPPING and result.intent == "affirm" and _last_reply(state).endswith(ADD_OFFER):
+            agent = "cart"  # a yes to "Shall I add it to your cart?" is the cart's to carry out
+        if active in SHOPPING and agent == "orders" and _changes_cart_quantity(result):
+            agent = active  # "change the kettles to 1" while shopping is about the cart, not an order
         if result.entities_of("order_id") and agent in ("account", "support", "catalog", "cart", "checkout"):
             agent = "orders"  # a message naming an order is about that order, whatever else it says
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"
         return Route(agent=cast(AgentName, agent), intent=result.intent, confidence=result.confidence)
+
+    def _knowledge_question(self, result: NLUResult) -> bool:
+        """A general question about what an identity-bound flow (orders, account) does, or about a policy."""
+        if not result.general_question or result.entities_of("order_id"):
+            return False
+        agent = self._nlu.taxonomy.agent_for(result.intent)
+        return agent in VERIFYING_AGENTS or self._nlu.taxonomy.handling_for(result.intent) == "knowledge"

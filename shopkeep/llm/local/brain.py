@@ -61,5 +61,6 @@ class LocalBrain(BaseChatModel):
                 tool_calls=[{"name": step.name, "args": step.args, "id": f"call_{uuid.uuid4().hex[:12]}"}],
             )
         else:
-            message = AIMessage(content=step.text)
+            # which agent asked the question this reply ends with: the router hands the answer back to it
+            message = AIMessage(content=step.text, response_metadata={"agent": step.awaits or self.agent})
         return ChatResult(generations=[ChatGeneration(message=message)])

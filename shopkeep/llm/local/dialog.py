@@ -67,6 +67,8 @@ class Turn:
     index: int
     question: str = ""
     """The assistant's previous message, when it asked something specific (this message most likely answers it)."""
+    asker: str = ""
+    """The agent whose question that was (empty when unknown)."""
 
     @property
     def answering(self) -> bool:
@@ -89,12 +91,13 @@ class Dialog:
 
     def __post_init__(self) -> None:
         self.turns = []
-        asked = ""
+        asked, asker = "", ""
         for n, m in enumerate(self.messages):
             if isinstance(m, HumanMessage):
-                self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked))
+                self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked, asker))
             elif isinstance(m, AIMessage) and m.content:
                 asked = str(m.content) if asks_for_answer(str(m.content)) else ""
+                asker = str(m.response_metadata.get("agent", "")) if asked else ""
         calls: dict[str, ToolCall] = {}
         self.events = []
         for n, message in enumerate(self.messages):

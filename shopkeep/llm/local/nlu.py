@@ -7,6 +7,7 @@ cheap: the entity lexicon, the embedding model and the intent classifier are bui
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import ClassVar
 
 from shopkeep.domain._base import Frozen
 from shopkeep.llm.local._text import clip
+from shopkeep.llm.local.acts import Act, speech_act
 from shopkeep.llm.local.entities import Entity, EntityExtractor
 from shopkeep.llm.local.intents import (
     IntentClassifier,
@@ -29,6 +31,16 @@ from shopkeep.store.seed import demo_db_path
 
 __all__ = ["NLU", "Entity", "NLUResult"]
 
+# Entity types that only say who the customer is: a request can carry them along ("checkout please, <email>").
+_IDENTITY = frozenset({"email", "person_name", "zip", "user_id"})
+# Words that only introduce identity details; what is left after them and the details is the request, if any.
+_IDENTITY_WORDS = re.compile(
+    r"\b(?:i'?m|i am|my|name|names|is|it'?s|this is|here|email|e-mail|address|zip|code|and|hi|hello|hey|from|"
+    r"account|under|the|on|of|with|please|pls|thanks|sorry)\b",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+IDENTITY_INTENT = "authenticate"
 # Entity types whose words are names or codes, not language: the language check skips them.
 _NOT_LANGUAGE = frozenset(
     {"email", "order_id", "user_id", "item_id", "product_id", "person_name", "zip", "address", "money"}
@@ -49,6 +61,13 @@ class NLUResult(Frozen):
     reason: Reason | None = None
     truncated: bool = False
     """The message was longer than the NLU reads; only its beginning was analyzed."""
+    act: Act = "request"
+    """A request to do something, or a question about how things work or about the customer's own things."""
+
+    @property
+    def general_question(self) -> bool:
+        """How something works or what the rules are: answered from the knowledge base, never by starting a flow."""
+        return self.act == "general_question"
 
     def entities_of(self, kind: str) -> list[Entity]:
         return [e for e in self.entities if e.type == kind]
@@ -64,6 +83,7 @@ class NLUResult(Frozen):
             "clarify": self.clarify,
             "reason": self.reason,
             "truncated": self.truncated,
+            "act": self.act,
         }
 
 
@@ -154,10 +174,45 @@ class NLU:
         entity_lists = [self.extractor.extract(text, context_products=context_products) for text in texts]
         ignores = [[(e.start, e.end) for e in entities if e.type in _NOT_LANGUAGE] for entities in entity_lists]
         predictions = self.classifier.predict_many(texts, ignores=ignores)
+        predictions = self._requests_with_identity(texts, entity_lists, predictions)
         return [
             _result(text, prediction, entities)
             for text, prediction, entities in zip(texts, predictions, entity_lists, strict=True)
         ]
+
+    def _requests_with_identity(
+        self, texts: Sequence[str], entity_lists: list[list[Entity]], predictions: list[IntentPrediction]
+    ) -> list[IntentPrediction]:
+        """A request that carries the customer's identity ("checkout please, <email>", "status of #W...? <email>")
+        reads as a bare introduction to the classifier, which weighs the email or name most. When the top reading
+        is (or is close to) ``authenticate`` and words are left once the identity details are taken out, those
+        words are classified on their own: a confident request there is the message's intent."""
+        pending: list[tuple[int, str]] = []
+        for n, (text, entities, prediction) in enumerate(zip(texts, entity_lists, predictions, strict=True)):
+            close = [intent for intent, _ in prediction.top[:2]]
+            if IDENTITY_INTENT not in (prediction.intent, *close):
+                continue
+            rest = _without(clip(text)[0], [e for e in entities if e.type in _IDENTITY])
+            if rest is not None:
+                pending.append((n, rest))
+        if not pending:
+            return predictions
+        found = list(predictions)
+        for (n, _), reading in zip(pending, self.classifier.predict_many([r for _, r in pending]), strict=True):
+            if reading.intent not in (IDENTITY_INTENT, "out_of_scope") and not reading.clarify:
+                found[n] = reading
+        return found
+
+
+def _without(text: str, spans: list[Entity]) -> str | None:
+    """The text without the identity details; None when nothing but introductions is left."""
+    if not spans:
+        return None
+    for entity in sorted(spans, key=lambda e: -e.start):
+        text = text[: entity.start] + " " + text[entity.end :]
+    if len(_WORDS.findall(_IDENTITY_WORDS.sub(" ", text))) < 1:
+        return None
+    return " ".join(text.split())
 
 
 def _result(text: str, prediction: IntentPrediction, entities: list[Entity]) -> NLUResult:
@@ -170,6 +225,7 @@ def _result(text: str, prediction: IntentPrediction, entities: list[Entity]) -> 
         clarify=prediction.clarify,
         reason=prediction.reason,
         truncated=clip(text)[1],
+        act=speech_act(clip(text)[0], (e.type for e in entities)),
     )
 
 

@@ -59,6 +59,12 @@ def _literal(product: Product, description: str, base: Variant | None) -> Varian
     return top[0] if len(top) == 1 else None
 
 
+def literal_choice(product: Product, description: str, current_item_id: str) -> str | None:
+    """The one available variant the option values the description names word for word pin down, if any."""
+    found = _literal(product, description, product.variants.get(current_item_id))
+    return found.item_id if found is not None else None
+
+
 def resolve(product: Product, description: str, current_item_id: str) -> Resolved:
     """The one available variant the description and the current item pin down, or what to ask instead."""
     base = product.variants.get(current_item_id)

@@ -143,14 +143,21 @@ def listing_before(dialog: Dialog, index: int) -> list[dict[str, Any]]:
 
 def ordinal(turn: Turn) -> int | None:
     """The position a message points at ("the second one" -> 2, "the last one" -> -1), if any."""
-    match = _ORDINAL.search(turn.text)
-    if match is None:
-        return None
-    if match.group("word"):
-        return _ORDINAL_WORDS[match.group("word").lower()]
-    if match.group("number"):
-        return int(match.group("number"))
-    return -1
+    found = ordinals(turn)
+    return found[0] if found else None
+
+
+def ordinals(turn: Turn) -> list[int]:
+    """Every position a message points at, in order ("compare the first and the third" -> [1, 3])."""
+    found = []
+    for match in _ORDINAL.finditer(turn.text):
+        if match.group("word"):
+            found.append(_ORDINAL_WORDS[match.group("word").lower()])
+        elif match.group("number"):
+            found.append(int(match.group("number")))
+        else:
+            found.append(-1)
+    return found
 
 
 def pick(items: list[Any], position: int) -> Any | None:
@@ -174,8 +181,7 @@ def refs_in(dialog: Dialog, turn: Turn) -> tuple[list[ProductRef], list[str]]:
             unknown.append(name)
         elif all(r.product_id != found[1] for r in refs):
             refs.append(ProductRef(found[1], found[0]))
-    position = ordinal(turn)
-    if position is not None:
+    for position in ordinals(turn):
         hit = pick(listing_before(dialog, turn.index), position)
         if hit is not None:
             refs.append(ProductRef(str(hit["product_id"]), str(hit["name"]), hit.get("item_id")))
@@ -208,7 +214,10 @@ def focus(dialog: Dialog, before: int) -> ProductRef | None:
         ):
             continue
         if event.name == "get_product_details" and "product_id" in event.data:
-            best = (event.index, ProductRef(str(event.data["product_id"]), str(event.data["name"])))
+            product_id = str(event.data["product_id"])
+            # looking up the product an ordinal pinned to one item keeps that item ("the second one" -> its item)
+            item_id = best[1].item_id if best and best[1].product_id == product_id else None
+            best = (event.index, ProductRef(product_id, str(event.data["name"]), item_id))
         elif event.name == "find_variant" and (name := name_of(dialog, str(event.data["product_id"]))):
             exact = event.data["matches"][0]["item_id"] if event.data["status"] == "exact" else None
             best = (event.index, ProductRef(str(event.data["product_id"]), name, exact))
@@ -386,7 +395,10 @@ def _carried(dialog: Dialog, task: ShopTask, answers: list[Turn]) -> ShopTask:
     for answer in reversed(answers):
         if _offered_add(dialog, answer) and answer.nlu.intent == "affirm":
             return ShopTask("add", answer)
-        if task.kind in ("search", "similar", "compare") and refs_in(dialog, answer) != ([], []):
+        refs, unknown = refs_in(dialog, answer)
+        if len(refs) + len(unknown) >= 2 and COMPARE.search(answer.text.lower()):
+            return ShopTask("compare", answer)  # "compare the first and the second"
+        if task.kind in ("search", "similar", "compare") and (refs or unknown):
             return ShopTask("details", answer)
     return task
 

@@ -10,6 +10,8 @@ from shopkeep.llm.local.nlu import Entity
 
 ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
 ORIGINAL_METHOD = re.compile(r"\b(original|same (card|method|payment)|how i paid|paid with)\b", re.IGNORECASE)
+INSTEAD_OF = re.compile(r"\b(?:instead of|rather than)\b", re.IGNORECASE)
+"""The wanted item comes first: "the kettle *in white* instead of black"."""
 TARGET_PIVOT = re.compile(r"\b(for|to|into|instead|with|but|new one|a different|another)\b", re.IGNORECASE)
 
 
@@ -44,9 +46,11 @@ def segment_for(turn: Turn, start: int, name: str) -> str:
     return turn.text[start:stop]
 
 
-def wanted_descriptions(turns: list[Turn], name: str) -> list[str]:
+def wanted_descriptions(turns: list[Turn], name: str, *, sole: bool = False) -> list[str]:
     """What the customer said they want instead of a product's current item, one text per message, oldest first:
-    the words after "for"/"to"/"instead" about that product, or a whole answer to a question about it."""
+    the words after "for"/"to"/"instead" about that product, or a whole answer to a question about it. When the
+    product is the ``sole`` one being swapped, option values said later without naming any product ("actually size
+    XL", "the black one") are about it too."""
     found = []
     for turn in turns:
         mentions = [e for e in product_entities(turn) if e.value == name]
@@ -54,17 +58,25 @@ def wanted_descriptions(turns: list[Turn], name: str) -> list[str]:
             found.append(target_description(segment_for(turn, mentions[0].start, name)))
         elif turn.question.startswith(f"For the {name}:") and not product_entities(turn):
             found.append(turn.text)
+        elif sole and turn is not turns[0] and not product_entities(turn) and turn.nlu.entities_of("option"):
+            found.append(" ".join(str(e.value) for e in turn.nlu.entities_of("option")))
     return [text for text in found if text.strip()]
 
 
 def current_description(segment: str) -> str:
     """The part of a segment that describes the item the customer has ("the *speaker (blue, 10 hours)* for ...")."""
+    instead = INSTEAD_OF.search(segment)
+    if instead is not None:
+        return segment[instead.end() :]
     match = TARGET_PIVOT.search(segment)
     return segment[: match.start()] if match else segment
 
 
 def target_description(segment: str) -> str:
     """The part of a segment that describes the wanted item ("... keyboard *for one with clicky switches*")."""
+    instead = INSTEAD_OF.search(segment)
+    if instead is not None:
+        return segment[: instead.start()]
     match = TARGET_PIVOT.search(segment)
     return segment[match.start() :] if match else segment
 

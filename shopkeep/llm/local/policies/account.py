@@ -1,30 +1,81 @@
-"""The account specialist: identify the customer, show the profile, change the default address."""
+"""The account specialist: identify the customer, show the profile or gift card balances, change the default
+address, and hand an account deletion to a human colleague (the assistant cannot delete accounts)."""
 
 from __future__ import annotations
 
-from shopkeep.llm.local.dialog import Dialog
-from shopkeep.llm.local.policies import orders
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Say, Step
+from typing import Any
+
+from shopkeep.llm.local.dialog import Dialog, Turn
+from shopkeep.llm.local.policies import escalation, orders
+from shopkeep.llm.local.policies._shop import money
+from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
+
+HANDOFF_INTENTS = frozenset({"delete_account"})
+"""Account requests only a human colleague can carry out."""
+BALANCE_INTENT = "gift_card_balance"
+REQUEST_CONFIDENCE = 0.6
 
 
 def decide(dialog: Dialog) -> Step:
     event = dialog.just_ran_tool
     if event is not None and event.name == "modify_user_address":
         return orders.decide(dialog)
+    if event is not None and event.name == escalation.HANDOFF_TOOL:
+        return escalation.decide(dialog)
     step = identify(dialog)
     if step is not None:
         return step
     task = orders.active_task(dialog)
     if task is not None and task.kind == "user_address":
         return orders.decide(dialog)
-    user = dialog.user
+    request = _request(dialog)
+    if request is not None and request.nlu.intent in HANDOFF_INTENTS:
+        return escalation.decide(dialog)
+    if request is not None:
+        user = dialog.user
+        if user is None:
+            return Call("get_user_details", {"user_id": dialog.customer_id})
+        text = _balances(user) if request.nlu.intent == BALANCE_INTENT else _profile(user)
+        return Say(f"{text} {ANYTHING_ELSE}")
     if event is not None and event.name.startswith("find_user_id") and event.ok:
         return Say(f"Thanks, you're verified. {ANYTHING_ELSE}")
-    if user is not None:
-        address = user["address"]
-        return Say(
-            f"Your account: {user['name']['first_name']} {user['name']['last_name']}, {user['email']}, default "
-            f"address {address['address1']}, {address['city']}, {address['state']} {address['zip']}. {ANYTHING_ELSE}"
-        )
     return Say(f"You're verified. {ANYTHING_ELSE}")
+
+
+def _request(dialog: Dialog) -> Turn | None:
+    """The account request the customer is waiting on: a hand-off, a gift card balance, or a question about their
+    own account ("what's my default address?", "show me my profile"). Messages that only identify the customer
+    are skipped; anything else ends the search."""
+    for turn in reversed(dialog.turns):
+        nlu = turn.nlu
+        if nlu.intent == "authenticate" or (turn.answering and turn.short and _identifies(turn)):
+            continue
+        sure = nlu.confidence >= REQUEST_CONFIDENCE
+        if sure and (nlu.intent in HANDOFF_INTENTS or nlu.intent == BALANCE_INTENT) and not nlu.general_question:
+            return turn
+        if nlu.act == "own_question":
+            return turn
+        return None
+    return None
+
+
+def _identifies(turn: Turn) -> bool:
+    return any(e.type in ("email", "person_name", "zip", "user_id") for e in turn.nlu.entities)
+
+
+def _profile(user: dict[str, Any]) -> str:
+    address = user["address"]
+    street = ", ".join(p for p in (address["address1"], address.get("address2")) if p)
+    return (
+        f"Your account: {user['name']['first_name']} {user['name']['last_name']}, {user['email']}, default address "
+        f"{street}, {address['city']}, {address['state']} {address['zip']}."
+    )
+
+
+def _balances(user: dict[str, Any]) -> str:
+    cards = {m: v for m, v in user.get("payment_methods", {}).items() if v.get("source") == "gift_card"}
+    if not cards:
+        return "There is no gift card on your account."
+    listing = "; ".join(f"{m}: balance {money(v.get('balance', 0))}" for m, v in cards.items())
+    return f"Your gift card{'s' if len(cards) > 1 else ''}: {listing}."

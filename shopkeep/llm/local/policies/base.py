@@ -17,6 +17,9 @@ class Call:
 @dataclass(frozen=True)
 class Say:
     text: str
+    awaits: str | None = None
+    """The agent whose question the reply ends with, when it is not the speaker's own (a policy question answered
+    in the middle of another agent's flow, which then asks its question again): the answer goes back to it."""
 
 
 Step = Call | Say

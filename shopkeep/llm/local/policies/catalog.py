@@ -11,6 +11,7 @@ and back within a message or two, and the router keeps the specialist that asked
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +37,11 @@ from shopkeep.llm.local.policies._shop import (
 from shopkeep.llm.local.policies.base import Call, Say, Step
 
 DETAILS_OFFER = "Would you like details on one of them?"
+_NOT_OPTION_WORDS = frozenset({"no", "none", "with", "without", "and", "or", "the", "a", "in", "of", "one", "yes"})
 MAX_MATCHES_SHOWN = 5
+WEAK_SIMILARITY = 0.4
+"""Below this closeness in meaning, with no word of the query in a product's name and no filter understood, the
+best hits are only the nearest of what the store has (a skateboard for "surfboards"): said so, not "found"."""
 
 
 def decide(dialog: Dialog) -> Step:
@@ -78,7 +83,17 @@ def _search(dialog: Dialog, task: ShopTask) -> Step:
     read_as = f" (I read that as: {data['understood']})" if data.get("understood") not in (None, "any product") else ""
     listing = "\n".join(f"{n}. {hit_text(hit, reason=True)}" for n, hit in enumerate(hits, 1))
     noted = (" " + " ".join(_sentence(n) for n in notes)) if notes else ""
+    if not read_as and _only_weak_matches(hits):
+        closest = f'I couldn\'t find "{query}" in our catalog. The closest things we carry:'
+        return Say(f"{closest}{noted}\n{listing}\n{DETAILS_OFFER}")
     return Say(f'Here is what I found for "{query}"{read_as}:{noted}\n{listing}\n{DETAILS_OFFER}')
+
+
+def _only_weak_matches(hits: list[dict[str, Any]]) -> bool:
+    """No hit is named like the query and none is close in meaning (see ``WEAK_SIMILARITY``)."""
+    named = any("name matches" in str(hit.get("reason", "")) for hit in hits)
+    closest = max((float(hit.get("similarity") or 0.0) for hit in hits), default=0.0)
+    return not named and closest < WEAK_SIMILARITY
 
 
 def _nothing_found(query: str, turn: Turn, notes: list[str]) -> str:
@@ -163,11 +178,25 @@ def _details(dialog: Dialog, task: ShopTask) -> Step:
     product = product_data(dialog, target.product_id)
     if not isinstance(product, dict):
         return product
-    if target.item_id and target.item_id in product["variants"] and not _asks_about_options(dialog, task):
+    asks = _asks_about_options(dialog, task) or _names_options_of(product, task.turn)
+    if target.item_id and target.item_id in product["variants"] and not asks:
         return Say(_item_text(product, product["variants"][target.item_id]))
-    if _asks_about_options(dialog, task):
+    if asks:
         return variant_answer(dialog, target, product, dialog.turns[-1].index)
     return Say(summary(product) + " Which options would you like? I'll check the exact price and stock.")
+
+
+def _names_options_of(product: dict[str, Any], turn: Turn) -> bool:
+    """The message names a word of one of this product's option values ("is the 1.5L *glass* one in stock?"): the
+    entity extractor reads option words only next to a product name, so a follow-up needs the product's own."""
+    words = set(re.findall(r"[a-z0-9.]+", turn.text.lower())) - _NOT_OPTION_WORDS
+    values = {
+        word
+        for variant in product["variants"].values()
+        for value in variant["options"].values()
+        for word in re.findall(r"[a-z0-9.]+", str(value).lower())
+    }
+    return bool(words & values)
 
 
 def _item_text(product: dict[str, Any], variant: dict[str, Any]) -> str:
@@ -256,12 +285,21 @@ def _compare(dialog: Dialog, task: ShopTask) -> Step:
         if not isinstance(product, dict):
             return product
         products.append(product)
-    parts = [summary(p) for p in products]
+    parts = [_ref_summary(ref, p) for ref, p in zip(refs[:2], products, strict=True)]
     spans = [(span[0], p["name"]) for p in products if (span := price_span(p))]
     if len(spans) == 2 and spans[0][0] != spans[1][0]:
         cheaper = min(spans)[1]
         parts.append(f"The {cheaper} has the lower starting price.")
     return Say(" ".join(parts) + " " + DETAILS_OFFER)
+
+
+def _ref_summary(ref: ProductRef, product: dict[str, Any]) -> str:
+    """The item a reference pinned (a variant-level search hit), or the whole product."""
+    variant = product["variants"].get(ref.item_id) if ref.item_id else None
+    if variant is None:
+        return summary(product)
+    stock = "in stock" if variant["available"] else "out of stock"
+    return f"{product['name']} ({options_text(variant['options'])}): {money(variant['price'])}, {stock}."
 
 
 # similar products ----------------------------------------------------------------------------------------------

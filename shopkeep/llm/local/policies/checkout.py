@@ -108,8 +108,8 @@ def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
 
 def _starts(turn: Turn) -> bool:
     nlu = turn.nlu
-    if nlu.intent not in CHECKOUT_INTENTS or nlu.confidence < NEW_TASK_CONFIDENCE:
-        return False
+    if nlu.intent not in CHECKOUT_INTENTS or nlu.confidence < NEW_TASK_CONFIDENCE or nlu.general_question:
+        return False  # "how do I check out?" asks how, it does not start a checkout
     return not (turn.answering and nlu.confidence < NEW_TASK_WHILE_ANSWERING)
 
 

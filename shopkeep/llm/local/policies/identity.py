@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.policies.base import Call, Say, Step
 
 ASK_IDENTITY = (
-    "I can help with that. First I need to verify your identity: please tell me the email address on your "
-    "account, or your first and last name and your zip code."
+    "I can help with that. First I need to verify your identity: could you tell me the email address on your "
+    "account, or your first and last name and your zip code?"
 )
+_BARE_ZIP = re.compile(r"(?<![\d#-])\d{5}(?![\d-])")
 NOT_FOUND = (
     "I couldn't find an account with those details. Could you double-check them? You can also give me your email "
     "address, or your first and last name with your zip code."
@@ -26,6 +28,19 @@ def _name(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def _zips(dialog: Dialog) -> list[str]:
+    """Zip codes the customer gave, oldest first: those the NLU found, and any five digits that answer a question
+    about the zip code ("46281" after "What is the zip code on your account?", "sorry, 10056" after a failed
+    look-up), which carry no cue of their own."""
+    found: list[str] = []
+    for turn in dialog.turns:
+        zips = [str(e.value) for e in turn.nlu.entities if e.type == "zip"]
+        if not zips and "zip code" in turn.question.lower() and not turn.nlu.entities_of("address"):
+            zips = _BARE_ZIP.findall(turn.text)
+        found += zips
+    return found
+
+
 def identify(dialog: Dialog) -> Step | None:
     """The next step towards an authenticated customer, or None when the conversation already has one."""
     if dialog.customer_id is not None:
@@ -37,7 +52,7 @@ def identify(dialog: Dialog) -> Step | None:
             return Call("find_user_id_by_email", {"email": email})
     names = [n for e in dialog.entities("person_name") if (n := _name(e.value))]
     # A zip said on its own is the account's; one inside an address ("ship to ... 10001") is only a fallback.
-    zips = [str(e.value) for e in dialog.entities("zip")] or [
+    zips = _zips(dialog) or [
         str(e.value["zip"]) for e in dialog.entities("address") if isinstance(e.value, dict) and e.value.get("zip")
     ]
     if names and zips:

@@ -13,10 +13,10 @@ from typing import Any
 from shopkeep.domain import Product
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
-from shopkeep.llm.local.policies import support
+from shopkeep.llm.local.policies import escalation, support
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
-from shopkeep.llm.local.resolve import Resolved, resolve
+from shopkeep.llm.local.resolve import Resolved, literal_choice, resolve
 
 TASK_OF_INTENT = {
     "cancel_order": "cancel",
@@ -30,6 +30,8 @@ TASK_OF_INTENT = {
     "get_refund": "refund_info",
     "track_refund": "refund_info",
     "order_status_list": "list",
+    "get_invoice": "invoice",
+    "check_invoice": "invoice",
 }
 WRITE_TOOL = {
     "cancel": "cancel_pending_order",
@@ -76,14 +78,27 @@ KEYWORD_TASKS = (
     (re.compile(r"\b(change|modify|switch|adjust|replace)\b.*\b(to|for|into|with)\b", re.IGNORECASE), "modify_items"),
 )
 WEAK_TASKS = frozenset({"payment", "refund_info", "track"})
+TRACK_WORDS = re.compile(r"\b(status|where(?:'s| is)|track(?:ing)?|shipped|arriv\w*)\b", re.IGNORECASE)
+READ_TASKS = frozenset({"track", "refund_info", "list", "invoice"})
+# What a correction must carry to keep a declined proposal's task going ("actually, make it 79 Pine Road"): a new
+# value for the very thing the proposal was about. Anything else after a "no" ends the task.
+CORRECTING_ENTITIES = {
+    "cancel": frozenset({"cancel_reason"}),
+    "order_address": frozenset({"address"}),
+    "user_address": frozenset({"address"}),
+    "payment": frozenset({"payment_method"}),
+    "return": frozenset({"payment_method"}),
+    "exchange": frozenset({"option", "payment_method"}),
+    "modify_items": frozenset({"option", "payment_method"}),
+}
 
 
 def _task_of(turn: Turn) -> str | None:
     """The task a message asks for. A hesitant classification is not one, and neither is a short answer to the
     assistant's question ("use my credit card" after "which payment method?"). An explicit verb ("exchange",
     "return", "cancel") outranks a side remark the classifier latched on to ("..., paying the difference by PayPal")."""
-    if turn.answering and turn.short:
-        return None
+    if (turn.answering and turn.short) or turn.nlu.general_question:
+        return None  # an answer to the assistant's question, or a question about how things work
     classified = None
     sure = turn.nlu.confidence >= (NEW_TASK_WHILE_ANSWERING if turn.answering else NEW_TASK_CONFIDENCE)
     if turn.nlu.intent in TASK_OF_INTENT and sure:
@@ -96,6 +111,10 @@ def _task_of(turn: Turn) -> str | None:
             classified is not None or turn.nlu.entities_of("order_id") or turn.nlu.entities_of("product")
         ):
             return named
+    if classified is None and turn.nlu.entities_of("order_id") and TRACK_WORDS.search(turn.text):
+        return "track"  # "status of #W...?": a terse question the classifier is unsure about
+    if classified is not None and classified not in READ_TASKS and turn.nlu.act == "own_question":
+        return None  # "what's my default address?" looks it up; it does not ask to change it
     return classified
 
 
@@ -123,21 +142,32 @@ def active_task(dialog: Dialog) -> Task | None:
             continue
         tool = WRITE_TOOL.get(kind)
         finished = tool is not None and any(
-            e.name == tool and e.index > turn.index and (e.ok or e.declined) for e in dialog.events
+            e.name == tool and e.index > turn.index and (e.ok or (e.declined and not _corrected(dialog, kind, e)))
+            for e in dialog.events
         )
         return None if finished else Task(kind, turn)
     return None
+
+
+def _corrected(dialog: Dialog, kind: str, declined: ToolEvent) -> bool:
+    """The customer answered the declined proposal with a new value for what it was about (a correction)."""
+    wanted = CORRECTING_ENTITIES.get(kind, frozenset())
+    return any(e.type in wanted for t in dialog.turns if t.index > declined.index for e in t.nlu.entities)
 
 
 def decide(dialog: Dialog) -> Step:
     event = dialog.just_ran_tool
     if event is not None and event.name in WRITE_TOOL.values():
         return _after_write(dialog, event)
+    last = dialog.last_turn
+    if (event is not None and event.name == escalation.HANDOFF_TOOL) or (
+        last is not None and support.accepts_human(dialog, last)
+    ):
+        return escalation.decide(dialog)
     step = identify(dialog)
     if step is not None:
         return step
     task = active_task(dialog)
-    last = dialog.last_turn
     if task is None and last is not None and last.nlu.intent in support.SMALL_TALK:
         return support.decide(dialog)
     if task is None:
@@ -157,6 +187,8 @@ def decide(dialog: Dialog) -> Step:
         return Say(_track_text(order) + " " + ANYTHING_ELSE)
     if task.kind == "refund_info":
         return Say(_refund_text(order) + " " + ANYTHING_ELSE)
+    if task.kind == "invoice":
+        return Say(f"{_invoice_text(order)} {support.HUMAN_OFFER}")
     task = _for_status(task, order)
     needed = STATUS_NEEDED[task.kind]
     if order["status"] not in needed:
@@ -195,8 +227,12 @@ def _user(dialog: Dialog) -> dict[str, Any] | Step:
 
 
 def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
+    wanted = {name for name, *_ in slots.products_mentioned(_task_turns(dialog, task))}
+    named_now = {str(e.value) for e in dialog.entities("order_id", task.turn.index)}
     for order_id in slots.order_ids(dialog, task.turn.index):
         known = dialog.order(order_id)
+        if known is not None and order_id not in named_now and not wanted <= {i["name"] for i in known["items"]}:
+            continue  # an order named earlier for something else ("back to the return of the helmet")
         if known is not None:
             return known
         failed = dialog.tried("get_order_details", order_id=order_id)
@@ -212,7 +248,6 @@ def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
         if dialog.order(order_id) is None and dialog.tried("get_order_details", order_id=order_id) is None:
             return Call("get_order_details", {"order_id": order_id})
     orders = [o for oid in order_ids if (o := dialog.order(oid)) is not None]
-    wanted = {name for name, *_ in slots.products_mentioned(_task_turns(dialog, task))}
     status = STATUS_NEEDED.get(task.kind)
     candidates = [
         o for o in orders if (status is None or o["status"] in status) and wanted <= {i["name"] for i in o["items"]}
@@ -331,10 +366,10 @@ def _return(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
     original = order["payment_history"][0]["payment_method_id"]
     gift_cards = [m for m, v in user["payment_methods"].items() if v.get("source") == "gift_card"]
     method = slots.payment_method_for(dialog, task.turn.index, user, order)
-    if method is None and not gift_cards:
-        method = original
+    options = [original, *[g for g in gift_cards if g != original]]
+    if method is None and len(options) == 1:
+        method = original  # nothing to choose: the refund can only go back where the money came from
     if method is None or (method != original and method not in gift_cards):
-        options = [original, *[g for g in gift_cards if g != original]]
         listing = " or ".join(slots.describe_method(m, user) for m in options)
         return Say(f"Where should the refund go: {listing}?")
     return Call(
@@ -362,7 +397,8 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
         product = dialog.product(line["product_id"])
         if product is None:
             return Call("get_product_details", {"product_id": line["product_id"]})
-        outcome = _resolve_wanted(Product.model_validate(product), line, slots.wanted_descriptions(turns, line["name"]))
+        wanted = slots.wanted_descriptions(turns, line["name"], sole=len(chosen) == 1)
+        outcome = _resolve_wanted(Product.model_validate(product), line, wanted)
         if outcome.item_id is None:
             return Say(f"For the {line['name']}: {outcome.message}")
         new_ids.append(outcome.item_id)
@@ -391,6 +427,11 @@ def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[s
     """The newest description that pins one variant down wins; failing that, everything said together."""
     if not descriptions:
         return Resolved(None, f"What would you like instead of the {_line_text(line)}?")
+    if len(descriptions) > 1:
+        # option values named word for word, the later ones correcting the earlier ("M ... actually XL")
+        literal = literal_choice(product, " ".join(descriptions), line["item_id"])
+        if literal is not None and literal != line["item_id"]:
+            return Resolved(literal, "")
     for description in reversed(descriptions):
         outcome = resolve(product, description, line["item_id"])
         if outcome.item_id is not None and outcome.item_id != line["item_id"]:
@@ -431,6 +472,19 @@ def _track_text(order: dict[str, Any]) -> str:
     if tracking:
         text += f" Tracking number{'s' if len(tracking) > 1 else ''}: {', '.join(tracking)}."
     return text
+
+
+def _invoice_text(order: dict[str, Any]) -> str:
+    """What the order's receipt shows (items, payments); a formal invoice is issued by a human colleague."""
+    items = "; ".join(f"{_line_text(i)} ${Decimal(str(i['price'])):,.2f}" for i in order["items"])
+    payments = "; ".join(
+        f"{p['transaction_type']} ${Decimal(str(p['amount'])):,.2f} ({p['payment_method_id']})"
+        for p in order.get("payment_history", [])
+    )
+    return (
+        f"Order {order['order_id']} ({order['status']}): {items}. Payments: {payments or 'none'}. I can't issue a "
+        "formal invoice myself, but a human colleague can email one to your account address."
+    )
 
 
 def _refund_text(order: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@ do, clarification of messages it cannot read, and out-of-scope refusals.
 
 A knowledge answer quotes the sentences of the best passage ``search_knowledge`` returned that share the most words
 with the question, and cites the passage's source id. When no well-ranked passage contains at least half of the
-question's content words, the assistant says it is not sure and offers a human colleague instead of guessing.
+question's content words or is close in meaning to it, the assistant says it is not sure and offers a human colleague
+instead of guessing.
 """
 
 from __future__ import annotations
@@ -49,11 +50,22 @@ OFFER_HUMAN_AFTER = frozenset({"complaint", "payment_issue"})
 MIN_SCORE = 0.095
 """The fused rank score below which a passage ranked near the top by only one of vector or full-text search."""
 MIN_COVERAGE = 0.5
-"""The share of the question's content words a passage must contain to be quoted as the answer."""
+"""The share of the question's content words a passage must contain to be quoted as the answer..."""
+CLOSE_MEANING = 0.55
+"""...unless the passage is this close in meaning to the question (cosine similarity of their embeddings): "how long
+does shipping take?" shares one word with the page on delivery times. Unanswerable questions score below 0.45."""
 QUOTE_SENTENCES = 2
 MAX_QUOTE_CHARS = 400
 
 _WORD = re.compile(r"[a-z0-9]+")
+_ANSWER_SHAPES = (
+    (
+        re.compile(r"\bhow (long|soon|many (business )?days)\b|\bwhen (will|does|do|is)\b"),
+        re.compile(r"\b\d+(-\d+)?\s*(business\s+)?(minutes?|hours?|days?|weeks?|months?)\b|\bsame day\b"),
+    ),
+    (re.compile(r"\bhow much\b|\bcost|\bfee\b|\bprice\b|\bcharge"), re.compile(r"\$\d|\bfree\b")),
+)
+"""(what a question asks for, what a sentence that answers it looks like)."""
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
 _STOPWORDS = frozenset(
     word
@@ -65,6 +77,7 @@ _STOPWORDS = frozenset(
     to too under until up very was we were what when where which while who whom why will with would you your yours
     yourself please hi hello thanks thank tell know want wanted like get got need let lets id im ive youre dont cant
     much many also really still ever way thing things something anything someone one ones shop store
+    whats ur u r pls plz wait hey ok okay hmm um so
     """.strip().splitlines()
     for word in line.split()
 )
@@ -79,7 +92,7 @@ def decide(dialog: Dialog) -> Step:
     turn = dialog.last_turn
     if turn is None:
         return Say(SMALL_TALK["greeting"])
-    if _accepts_human(dialog, turn):
+    if accepts_human(dialog, turn):
         return escalation.decide(dialog)
     if turn.nlu.intent == "authenticate" or (event is not None and event.name.startswith("find_user_id")):
         # a customer who introduces themselves here is verified here (and their details never go to a search)
@@ -92,12 +105,16 @@ def decide(dialog: Dialog) -> Step:
         return Say(OTHER_LANGUAGE)
     if nlu.intent == "out_of_scope" and nlu.reason in (None, "out_of_scope"):
         return Say(OUT_OF_SCOPE)
+    if nlu.general_question and nlu.reason in ("low_confidence", "ambiguous", None):
+        # "how can I apply a discount code?": the help pages may answer what the classifier cannot place (and the
+        # knowledge answer says so when they do not)
+        return knowledge(dialog, turn)
     if nlu.clarify or nlu.intent == "out_of_scope":
         return Say(CLARIFY)
     return knowledge(dialog, turn)
 
 
-def _accepts_human(dialog: Dialog, turn: Turn) -> bool:
+def accepts_human(dialog: Dialog, turn: Turn) -> bool:
     """A yes to the assistant's offer of a human colleague."""
     if turn.nlu.intent != "affirm":
         return False
@@ -132,14 +149,18 @@ def answer(dialog: Dialog, event: ToolEvent) -> Say:
         for rank, p in enumerate(passages)
         if p["score"] >= MIN_SCORE
     ]
-    covered = [c for c in covered if c[0] >= MIN_COVERAGE]
+    covered = [c for c in covered if c[0] >= MIN_COVERAGE or (c[2].get("similarity") or 0.0) >= CLOSE_MEANING]
     if not covered:
         return Say(NOT_SURE)
     best = max(covered, key=lambda c: (c[0], c[1]))[2]
-    quote = key_sentences(best, asked)
+    quote = key_sentences(best, asked, question)
     turn = dialog.last_turn
     closing = HUMAN_OFFER if turn is not None and turn.nlu.intent in OFFER_HUMAN_AFTER else ANYTHING_ELSE
-    return Say(f'From our help page "{best["title"]}": "{quote}" (source: {best["source"]}) {closing}')
+    text = f'From our help page "{best["title"]}": "{quote}" (source: {best["source"]})'
+    if turn is not None and turn.asker not in ("", "support") and turn.nlu.general_question:
+        # a question asked in the middle of another flow: answer it, then ask that flow's question again
+        return Say(f"{text} Now, back to where we were: {turn.question}", awaits=turn.asker)
+    return Say(f"{text} {closing}")
 
 
 def _searchable(passage: dict[str, Any]) -> str:
@@ -161,9 +182,10 @@ def shared(asked: set[str], words: set[str]) -> int:
     return sum(1 for a in asked if any(_same_word(a, w) for w in words))
 
 
-def key_sentences(passage: dict[str, Any], asked: set[str]) -> str:
-    """The passage's sentences that share the most words with the question (at most two, in their order). A page's
-    introduction about itself ("This page explains...") is the last choice."""
+def key_sentences(passage: dict[str, Any], asked: set[str], question: str = "") -> str:
+    """The passage's sentences that share the most words with the question (at most two, in their order); a sentence
+    that states what kind of answer the question wants (a duration for "how long", an amount for "how much") counts
+    as one more shared word. A page's introduction about itself ("This page explains...") is the last choice."""
     text = str(passage["text"])
     section = passage.get("section")
     if section and text.startswith(section):
@@ -171,7 +193,8 @@ def key_sentences(passage: dict[str, Any], asked: set[str]) -> str:
     sentences = [s.strip() for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
     if not sentences:
         return text.strip()
-    overlap = [shared(asked, content_words(s)) for s in sentences]
+    shape = next((answer for asks, answer in _ANSWER_SHAPES if asks.search(question.lower())), None)
+    overlap = [shared(asked, content_words(s)) + bool(shape and shape.search(s)) for s in sentences]
     ranked = sorted(range(len(sentences)), key=lambda n: ("this page" in sentences[n].lower(), -overlap[n], n))
     chosen = [ranked[0]]
     for n in ranked[1:QUOTE_SENTENCES]:
