@@ -186,7 +186,7 @@ class NLU:
         """A request that carries the customer's identity ("checkout please, <email>", "status of #W...? <email>")
         reads as a bare introduction to the classifier, which weighs the email or name most. When the top reading
         is (or is close to) ``authenticate`` and words are left once the identity details are taken out, those
-        words are classified on their own: a confident request there is the message's intent."""
+        words are classified on their own: a clear request for a tool flow there is the message's intent."""
         pending: list[tuple[int, str]] = []
         for n, (text, entities, prediction) in enumerate(zip(texts, entity_lists, predictions, strict=True)):
             close = [intent for intent, _ in prediction.top[:2]]
@@ -199,7 +199,10 @@ class NLU:
             return predictions
         found = list(predictions)
         for (n, _), reading in zip(pending, self.classifier.predict_many([r for _, r in pending]), strict=True):
-            if reading.intent not in (IDENTITY_INTENT, "out_of_scope") and not reading.clarify:
+            # identity rides along with requests that need it: tool flows ("you'll find my account under <email>"
+            # reads as a sign-up question without the email, but it only introduces the customer)
+            needs_identity = self.taxonomy.handling_for(reading.intent) == "tool_flow"
+            if reading.intent != IDENTITY_INTENT and needs_identity and not reading.clarify:
                 found[n] = reading
         return found
 
