@@ -6,7 +6,7 @@ import os
 
 from rich.console import Console
 
-from bench import input_rails, query_parser, retrieval, tokens, tool_rails, tools, turns
+from bench import input_rails, output_rails, query_parser, retrieval, tokens, tool_rails, tools, turns
 
 
 def main() -> None:
@@ -16,6 +16,7 @@ def main() -> None:
     query_parser.run(console)
     tokens.run(console)
     turns.run(console)
+    output_rails.run(console)
     input_rails.run(console)
     tool_rails.run(console, os.environ.get("SHOPKEEP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     pgvector_url = os.environ.get("SHOPKEEP_BENCH_PGVECTOR_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/test")

@@ -1,5 +1,5 @@
 """Turn latency through the HTTP API (in-process ASGI client), local brain, SQLite: p50/p95 per turn, and the cost
-of the input and output rails per turn.
+of the input rails per turn (the output rails need a conversation's facts: ``bench/output_rails.py``).
 
 The scripts are order and account conversations (identity, lookups, proposals, confirmations, small talk); catalog
 and knowledge turns are measured by the retrieval benchmark. The NLU is warmed up before timing.
@@ -19,7 +19,7 @@ from bench._util import percentiles, time_ms
 from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
 from shopkeep.api.app import create_app
-from shopkeep.guardrails.rails import INPUT_RAILS, OUTPUT_RAILS, run_rails
+from shopkeep.guardrails.rails import INPUT_RAILS, run_rails
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.settings import Settings, get_settings
 from shopkeep.store import open_store
@@ -82,12 +82,10 @@ def run(console: Console) -> None:
     console.print(table)
 
     message = "Hi, I'd like to return the kettle from order #W2417020 and pay with 4242 4242 4242 4242 " * 3
-    reply = "Order #W2417020 is cancelled; $1,234.56 goes back to your Visa ending in 4242 within 5-7 business days."
     rails = Table(title="Guardrail cost per turn, ms")
     rails.add_column("rails")
     rails.add_column("p50", justify="right")
     rails.add_column("p95", justify="right")
-    for name, chain, text in (("input", INPUT_RAILS, message), ("output", OUTPUT_RAILS, reply)):
-        cost = percentiles(time_ms(lambda c=chain, t=text: run_rails(c, t), 2000))
-        rails.add_row(name, f"{cost[0]:.3f}", f"{cost[1]:.3f}")
+    cost = percentiles(time_ms(lambda: run_rails(INPUT_RAILS, message), 2000))
+    rails.add_row("input", f"{cost[0]:.3f}", f"{cost[1]:.3f}")
     console.print(rails)
