@@ -235,7 +235,7 @@ def redteam_command(
         report = {"summary": summary, "cases": [r.as_record() for r in results]}
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
         console.print(f"wrote {out}")
-    screen = Console()
+    screen = Console(width=max(Console().width, 110))
     for brain_name, scored in summary.items():
         table = Table(
             "category",
