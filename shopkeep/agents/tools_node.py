@@ -25,12 +25,13 @@ from shopkeep.agents.state import ConversationState
 from shopkeep.agents.toolkit import AGENT_TOOLS, AUTH_TOOLS, HANDOFF_TOOL
 from shopkeep.domain import EscalationTicket
 from shopkeep.guardrails.base import RailResult
-from shopkeep.guardrails.tool_rails import ToolCallCheck
+from shopkeep.guardrails.tool_rails import STORED_RECORD_TOOLS, ToolCallCheck
 from shopkeep.tools import ToolContext, ToolOutcome
 
 MAX_ASKS = 3
 ONE_AT_A_TIME = "Not executed: tools run one at a time. Call it again if it is still needed."
 NOT_CONFIRMED = "Not done: the customer did not confirm, so nothing was changed."
+WITH_A_HUMAN = "Not executed: a human agent has taken over this conversation; the assistant acts no more."
 CHANGED = "The details changed since the customer was asked; here is the updated proposal."
 
 
@@ -81,11 +82,15 @@ def tools_node(deps: AgentDeps) -> Any:
             retrieval=deps.retrieval,
         )
         updates: dict[str, Any] = {}
+        if state.get("mode") == "human":
+            messages.insert(0, _refusal(call, WITH_A_HUMAN))
+            return {"messages": messages}
         if call["name"] not in AGENT_TOOLS[agent]:
             messages.insert(0, _refusal(call, f"Tool '{call['name']}' is not available to the {agent} agent."))
             return {"messages": messages}
         tool = deps.registry.get(call["name"])
-        trip = deps.tool_rails.check(ToolCallCheck(tool, call["args"], ctx))
+        said, stored = _conversation_sources(state)
+        trip = deps.tool_rails.check(ToolCallCheck(tool, call["args"], ctx, said=said, stored=stored))
         if trip is not None:
             # A confirmable call trips before its proposal, so the customer is never asked about what cannot run.
             messages.insert(0, _rail_refusal(call, trip))
@@ -103,6 +108,17 @@ def tools_node(deps: AgentDeps) -> Any:
         return {"messages": messages, **updates}
 
     return run
+
+
+def _conversation_sources(state: ConversationState) -> tuple[str, str]:
+    """What the customer wrote, and what the store returned of their records, in this conversation so far."""
+    said = "\n".join(str(m.content) for m in state["messages"] if isinstance(m, HumanMessage))
+    stored = "\n".join(
+        str(m.content)
+        for m in state["messages"]
+        if isinstance(m, ToolMessage) and m.name in STORED_RECORD_TOOLS and m.status == "success"
+    )
+    return said, stored
 
 
 def _propose(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> Proposal | ToolOutcome:

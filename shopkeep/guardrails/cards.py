@@ -6,7 +6,10 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
-_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_SEPARATOR = "[ \\-./\u00a0\u200b\u200c\u200d\u2060\ufeff]"
+"""What people (and attackers) put between a card's digits: spaces, dashes, dots, slashes, invisible characters."""
+_CANDIDATE = re.compile(rf"(?<!\d)(?:\d{_SEPARATOR}?){{12,18}}\d(?!\d)")
+_VAULT_TOKEN = re.compile(r"\bvt_[0-9a-f]{24}\b")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -53,6 +56,12 @@ class Vaulted(Protocol):
     def brand(self) -> str: ...
     @property
     def last_four(self) -> str: ...
+
+
+def mask_vault_tokens(text: str) -> tuple[str, int]:
+    """The text with every card vault token replaced by ``[secured card]`` (a token is for the gateway, never for
+    a reader), and how many there were."""
+    return _VAULT_TOKEN.subn("[secured card]", text)
 
 
 def vault_card_numbers(text: str, put: Callable[[str], Vaulted]) -> tuple[str, list[Vaulted]]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from shopkeep.guardrails.abuse import AbuseRail
 from shopkeep.guardrails.base import RailResult, Stage
-from shopkeep.guardrails.cards import mask_card_numbers
+from shopkeep.guardrails.cards import mask_card_numbers, mask_vault_tokens
 from shopkeep.guardrails.facts import Facts
 from shopkeep.guardrails.grounding import grounded_facts
 from shopkeep.guardrails.injection import PromptInjectionRail
@@ -69,9 +69,11 @@ def card_numbers_in(text: str) -> RailResult:
 
 
 def card_numbers_out(text: str, facts: Facts | None = None) -> RailResult:
-    """No reply ever shows a full card number (whatever the facts: not even the customer's own)."""
+    """No reply ever shows a full card number or a card's vault token (whatever the facts: not even the customer's
+    own)."""
     masked, numbers = mask_card_numbers(text)
-    return RailResult(name="card_numbers_out", stage=Stage.OUTPUT, tripped=bool(numbers), text=masked)
+    masked, tokens = mask_vault_tokens(masked)
+    return RailResult(name="card_numbers_out", stage=Stage.OUTPUT, tripped=bool(numbers) or bool(tokens), text=masked)
 
 
 def input_rails(screen: Screen | None) -> tuple[Rail, ...]:

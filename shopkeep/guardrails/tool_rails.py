@@ -12,6 +12,8 @@ them in order and stops at the first trip; then nothing runs and the model gets 
 - ``ownership``: every order, user and payment-method id in the arguments is the customer's own, checked
   against the store; another customer's record is refused with the tools' own "not found" text, so the refusal
   says nothing about whether it exists;
+- ``customer_given``: what only the customer can say is what the customer said: the email, or name and zip, a
+  login uses, and a new address or a promo code a write uses (an address may also be one the store returned);
 - ``limits``: quantity per cart line, items and amount per order, and the largest refund a tool may make.
 
 The tools check identity and ownership themselves too; these rails are the second, independent wall.
@@ -19,6 +21,8 @@ The tools check identity and ownership themselves too; these rails are the secon
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -62,6 +66,10 @@ class ToolCallCheck:
     tool: Tool
     arguments: dict[str, Any]
     ctx: ToolContext
+    said: str | None = None
+    """Everything the customer wrote in this conversation (None: not known, as for calls made outside a chat)."""
+    stored: str = ""
+    """What the store returned of the customer's own records in this conversation (profile and order details)."""
 
 
 ToolRail = Callable[[ToolCallCheck], RailResult]
@@ -138,6 +146,56 @@ def _belongs_to_another(session: StoreSession, field: str, value: str, customer_
     customer = session.get_customer(customer_id)
     mine = customer is not None and value in customer.payment_methods
     return not mine and payment_records(session).payment_method_exists(value)
+
+
+LOGIN_DETAILS = {
+    "find_user_id_by_email": ("email",),
+    "find_user_id_by_name_zip": ("first_name", "last_name", "zip"),
+}
+"""Arguments of the login tools, which must be the customer's own words: a model cannot log in as anyone."""
+ADDRESS_DETAILS = ("address1", "address2", "city", "zip")
+STORED_RECORD_TOOLS = frozenset({"get_user_details", "get_order_details"})
+"""Tools whose results are the customer's stored records: an address found there may be reused ("same as before")."""
+
+
+def customer_given(call: ToolCallCheck) -> RailResult:
+    """Login details come from the customer's messages; a write's new address and promo code from them too (or, for
+    an address, from the customer's records the store returned). Anything else is a model's invention."""
+    if call.said is None:
+        return _passed("customer_given")
+    said = comparable(call.said)
+    if call.tool.name in LOGIN_DETAILS:
+        wanted = {field: call.arguments.get(field) for field in LOGIN_DETAILS[call.tool.name]}
+        missing = [field for field, value in wanted.items() if not _mentioned(value, said)]
+    elif call.tool.kind is ToolKind.WRITE:
+        stored = comparable(call.stored)
+        missing = [
+            field
+            for field in ADDRESS_DETAILS
+            if call.arguments.get(field) and not _mentioned(call.arguments[field], said, stored)
+        ]
+        if call.arguments.get("promo_code") and not _mentioned(call.arguments["promo_code"], said):
+            missing.append("promo_code")
+    else:
+        missing = []
+    if not missing:
+        return _passed("customer_given")
+    return _refused(
+        "customer_given",
+        "Not done: " + ", ".join(missing) + " must be exactly what the customer said in this conversation. "
+        "Ask the customer for it; nothing was changed.",
+        f"{call.tool.name} with {', '.join(missing)} the customer never gave",
+    )
+
+
+def comparable(text: str) -> str:
+    """Lower-case words and digits only, space-separated and space-padded: "#W123, Elm St." -> " w123 elm st "."""
+    return " " + " ".join(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text).lower())) + " "
+
+
+def _mentioned(value: Any, *texts: str) -> bool:
+    wanted = comparable(str(value)) if isinstance(value, str) else ""
+    return wanted.strip() != "" and any(wanted in text for text in texts)
 
 
 def limits(settings: LimitSettings) -> ToolRail:
@@ -277,6 +335,7 @@ class ToolRails:
                 confirmation_required,
                 authentication_required,
                 ownership,
+                customer_given,
                 limits(settings),
             )
         )

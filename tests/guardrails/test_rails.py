@@ -36,6 +36,14 @@ def test_card_rail_trips_and_passes() -> None:
     assert not passed.tripped and passed.text == "my order is #W2378156"
     assert card_numbers_out("your card 4111111111111111").text == "your card [card ending 1111]"
     assert not card_numbers_out("Refund of $12.50").tripped
+    echoed = card_numbers_out("Paying with [visa card ending 4242, vault token vt_0123456789abcdef01234567].")
+    assert echoed.tripped and echoed.text == "Paying with [visa card ending 4242, vault token [secured card]]."
+
+
+def test_card_numbers_hide_behind_dots_slashes_and_invisible_characters() -> None:
+    for typed in ("4242.4242.4242.4242", "4242/4242/4242/4242", "4242\u200b4242\u200b4242\u200b4242"):
+        assert mask_card_numbers(f"card {typed} ok") == ("card [card ending 4242] ok", ["4242424242424242"])
+    assert find_card_numbers("shipped 2026.11.25, order 12/25/2026") == []
 
 
 def test_length_rail_truncates_with_a_notice() -> None:

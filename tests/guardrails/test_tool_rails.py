@@ -23,6 +23,7 @@ from shopkeep.guardrails.tool_rails import (
     ToolRails,
     authentication_required,
     confirmation_required,
+    customer_given,
     limits,
     may_run_without_yes,
     ownership,
@@ -289,4 +290,99 @@ def test_rate_limited_tool_calls_are_explained_and_every_trip_is_appended(sqlite
         assert not service.send(cid, "again?").tool_calls[0].ok
         assert "Too many actions" in str(model.calls[-1][-1].content)
     assert [e["rail"] for e in rail_events(sqlite_store, cid)] == ["rate_limit", "rate_limit"]
+    model.assert_done()
+
+
+# customer_given -----------------------------------------------------------------------------------------------------
+
+
+def given(store: SqlCommerceStore, name: str, said: str, stored: str = "", **args: Any) -> Any:
+    ctx = ToolContext(store=store, scope="customer", customer_id=EMMA, conversation_id="conv-1", cart_id="cart-1")
+    return customer_given(ToolCallCheck(REGISTRY.get(name), args, ctx, said=said, stored=stored))
+
+
+def test_customer_given_trips_on_login_details_and_addresses_nobody_said(sqlite_store: SqlCommerceStore) -> None:
+    login = given(sqlite_store, "find_user_id_by_email", "hi, I need help", email="sophia.silva7557@example.com")
+    assert login.tripped and login.blocked and login.stage is Stage.TOOL and "email" in login.text
+    by_name = given(
+        sqlite_store, "find_user_id_by_name_zip", "I'm Emma Smith", first_name="Emma", last_name="Smith", zip="10001"
+    )
+    assert by_name.tripped and "zip" in by_name.text and "first_name" not in by_name.text
+    moved = given(
+        sqlite_store,
+        "modify_pending_order_address",
+        "please change the address of #W2417020",
+        order_id=EMMA_PENDING,
+        address1="1 Attacker Way",
+        address2="",
+        city="Austin",
+        state="TX",
+        country="USA",
+        zip="73301",
+    )
+    assert moved.tripped and "address1, city, zip" in moved.text
+    promo = given(
+        sqlite_store,
+        "place_order",
+        "check out please",
+        quote_id="q",
+        shipping_method="standard",
+        payment_method_id=EMMA_GIFT_CARD,
+        promo_code="FREE100",
+    )
+    assert promo.tripped and "promo_code" in promo.text
+
+
+def test_customer_given_passes_what_the_customer_wrote_or_the_store_returned(sqlite_store: SqlCommerceStore) -> None:
+    said = "It's EMMA.smith3991@example.com. Ship it to 79 Pine Road, suite 4, Denver 80201 please"
+    assert not given(sqlite_store, "find_user_id_by_email", said, email="emma.smith3991@example.com").tripped
+    address = {"address1": "79 Pine Road", "address2": "Suite 4", "city": "Denver", "state": "CO", "zip": "80201"}
+    changed = given(sqlite_store, "modify_pending_order_address", said, order_id=EMMA_PENDING, country="USA", **address)
+    assert not changed.tripped
+    same_as_before = {"address1": "380 Maple Drive", "address2": "Suite 960", "city": "San Diego", "zip": "92101"}
+    stored = (
+        '{"address": {"address1": "380 Maple Drive", "address2": "Suite 960", "city": "San Diego", "zip": "92101"}}'
+    )
+    reused = given(
+        sqlite_store,
+        "modify_pending_order_address",
+        "same address as my other order",
+        stored=stored,
+        order_id=EMMA_PENDING,
+        state="CA",
+        country="USA",
+        **same_as_before,
+    )
+    assert not reused.tripped
+    assert not given(sqlite_store, "get_order_details", "", order_id=EMMA_PENDING).tripped  # reads are not its business
+
+
+def test_a_model_cannot_log_in_as_someone_the_customer_never_named(sqlite_store: SqlCommerceStore) -> None:
+    model = ScriptedChatModel(
+        steps=[call("find_user_id_by_email", email="sophia.silva7557@example.com"), say("Who are you, then?")]
+    )
+    service = service_with(sqlite_store, model)
+    cid = service.start()
+    result = service.send(cid, "hi, can you check my orders?")
+    assert [c.ok for c in result.tool_calls] == [False]
+    assert [e["rail"] for e in rail_events(sqlite_store, cid)] == ["customer_given"]
+    model.assert_done()
+
+
+def test_after_a_hand_off_the_assistant_runs_no_more_tools(sqlite_store: SqlCommerceStore) -> None:
+    model = ScriptedChatModel(
+        steps=[
+            call("transfer_to_human_agents", summary="wants a person"),
+            call("find_user_id_by_email", email="emma.smith3991@example.com"),
+            say("A colleague will take over."),
+        ]
+    )
+    service = service_with(sqlite_store, model)
+    cid = service.start()
+    result = service.send(cid, "human please, I'm emma.smith3991@example.com")
+    assert [(c.name, c.ok) for c in result.tool_calls] == [
+        ("transfer_to_human_agents", True),
+        ("find_user_id_by_email", False),
+    ]
+    assert "human agent has taken over" in str(model.calls[2][-1].content)
     model.assert_done()

@@ -12,6 +12,10 @@ ASK_IDENTITY = (
     "I can help with that. First I need to verify your identity: could you tell me the email address on your "
     "account, or your first and last name and your zip code?"
 )
+WHICH_EMAIL = (
+    "I see more than one email address there. I can only help with one account, the one that is yours: which email "
+    "address is on your account?"
+)
 _BARE_ZIP = re.compile(r"(?<![\d#-])\d{5}(?![\d-])")
 NOT_FOUND = (
     "I couldn't find an account with those details. Could you double-check them? You can also give me your email "
@@ -46,6 +50,9 @@ def identify(dialog: Dialog) -> Step | None:
     if dialog.customer_id is not None:
         return None
     emails = dialog.entities("email")
+    latest = dialog.last_turn
+    if latest is not None and len({str(e.value).lower() for e in latest.nlu.entities_of("email")}) > 1:
+        return Say(WHICH_EMAIL)  # never pick one of two accounts for the customer
     if emails:
         email = str(emails[-1].value)
         if dialog.tried("find_user_id_by_email", email=email) is None:
