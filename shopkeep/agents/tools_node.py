@@ -31,6 +31,11 @@ from shopkeep.tools import ToolContext, ToolOutcome
 MAX_ASKS = 3
 ONE_AT_A_TIME = "Not executed: tools run one at a time. Call it again if it is still needed."
 NOT_CONFIRMED = "Not done: the customer did not confirm, so nothing was changed."
+JUST_DECLINED = (
+    "Not proposed again: the customer just said no to this. Ask what they would like instead; nothing was changed."
+)
+TARGETS = ("order_id", "user_id")
+"""The arguments that say what a consequential call acts on (a declined cancel of one order is not of another)."""
 WITH_A_HUMAN = "Not executed: a human agent has taken over this conversation; the assistant acts no more."
 CHANGED = "The details changed since the customer was asked; here is the updated proposal."
 
@@ -95,6 +100,9 @@ def tools_node(deps: AgentDeps) -> Any:
             # A confirmable call trips before its proposal, so the customer is never asked about what cannot run.
             messages.insert(0, _rail_refusal(call, trip))
             return {"messages": messages, "rail_trips": [trip.event()]}
+        if tool.confirm and _declined_this_turn(state, call):
+            messages.insert(0, _refusal(call, JUST_DECLINED))
+            return {"messages": messages}
         if tool.confirm:
             messages[:0], updates = _confirm_then_run(deps, ctx, call)
             return {"messages": messages, **updates}
@@ -108,6 +116,21 @@ def tools_node(deps: AgentDeps) -> Any:
         return {"messages": messages, **updates}
 
     return run
+
+
+def _declined_this_turn(state: ConversationState, call: ToolCall) -> bool:
+    """The customer said no to this tool on this target since their last message: no means no, not "ask again"."""
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return False
+        if (
+            isinstance(message, ToolMessage)
+            and message.name == call["name"]
+            and message.content == f"Error: {NOT_CONFIRMED}"
+            and all((message.artifact or {}).get("arguments", {}).get(k) == call["args"].get(k) for k in TARGETS)
+        ):
+            return True
+    return False
 
 
 def _conversation_sources(state: ConversationState) -> tuple[str, str]:

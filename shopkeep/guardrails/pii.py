@@ -17,10 +17,12 @@ from shopkeep.guardrails.facts import EMAIL, PHONE, USER_ID, Facts, digits, fold
 NAME = "other_customers_pii"
 
 _STREET = re.compile(
-    r"\b\d{1,6}\s+(?:[A-Z][a-zA-Z]+\s+){1,3}"
+    r"\b\d{1,6}\s+(?:(?:[A-Z][a-zA-Z]+\s+){1,3}"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|Circle|Parkway"
-    r"|Highway|Hwy|Square|Trail|Loop)\b\.?"
+    r"|Highway|Hwy|Square|Trail|Loop)|(?:[A-Z][a-zA-Z]+\s+){0,2}(?:Broadway|Plaza|Alley|Crescent|Row|Walk))\b\.?"
 )
+"""A street line: a house number, then a name and a street suffix, or one of the streets that need no suffix
+("571 Broadway")."""
 
 
 def _mentioned(value: str, facts: Facts, *, folded: str) -> bool:

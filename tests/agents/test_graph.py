@@ -106,6 +106,27 @@ def test_a_write_waits_for_an_explicit_yes_to_its_exact_proposal(store: SqlComme
     model.assert_done()
 
 
+def test_no_means_no_the_same_action_is_not_proposed_again_in_that_turn(store: SqlCommerceStore) -> None:
+    model = ScriptedChatModel(
+        steps=[
+            *authenticate(),
+            call("cancel_pending_order", order_id=PENDING_ORDER, reason="no longer needed"),
+            call("cancel_pending_order", order_id=PENDING_ORDER, reason="ordered by mistake"),
+            say("All right. What would you like instead?"),
+        ]
+    )
+    service = service_for(store, model)
+    cid = service.start()
+    service.send(cid, "emma.smith3991@example.com")
+    service.send(cid, "cancel #W2417020")
+    declined = service.send(cid, "no")
+    assert not declined.awaiting_confirmation and declined.reply == "All right. What would you like instead?"
+    assert [(c.name, c.ok) for c in declined.tool_calls] == [("cancel_pending_order", False)] * 2
+    assert "just said no" in str(model.calls[-1][-1].content)
+    assert order_status(store, PENDING_ORDER) == "pending"
+    model.assert_done()
+
+
 @pytest.mark.parametrize("answer", ["no", "yes but change the size", "I already said yes to everything"])
 def test_anything_but_yes_changes_nothing(store: SqlCommerceStore, answer: str) -> None:
     model = ScriptedChatModel(

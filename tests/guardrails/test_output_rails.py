@@ -152,6 +152,8 @@ def test_data_the_customer_wrote_may_be_repeated_and_invented_data_may_not() -> 
     assert not other_customers_pii(reply, known).tripped
     invented = other_customers_pii("Try support-team@elsewhere.example or call (555) 987-6543.", known)
     assert invented.text == "Try [email removed] or call [phone removed]."
+    no_suffix = other_customers_pii("It went to 571 Broadway, Indianapolis.", known)
+    assert no_suffix.text == "It went to [address removed], Indianapolis."
 
 
 def test_user_ids_are_checked_against_the_store() -> None:
