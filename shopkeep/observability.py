@@ -67,3 +67,4 @@ def configure_logging(settings: Settings) -> None:
             handler.addFilter(_RedactPII())
     # Migrations report every step at INFO; only their problems are worth a line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # it lists every recognizer it loads
