@@ -5,7 +5,9 @@ explain, nothing runs, and the trip is appended to ``rail_trips``.
 
 Consequential tools (``Tool.confirm``) are rehearsed first; the exact result becomes a proposal and the graph
 pauses with ``interrupt()``. The action runs only when the customer's next message is an explicit yes for that same
-proposal (same fingerprint); anything else cancels it, and a different message is routed as a new request.
+proposal (same fingerprint); anything else cancels it, and a different message is routed as a new request. No means
+no: an action the customer just declined is not proposed again in the same turn. Once a human agent has taken the
+conversation over, no tool runs at all.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ JUST_DECLINED = (
 TARGETS = ("order_id", "user_id")
 """The arguments that say what a consequential call acts on (a declined cancel of one order is not of another)."""
 WITH_A_HUMAN = "Not executed: a human agent has taken over this conversation; the assistant acts no more."
-CHANGED = "The details changed since the customer was asked; here is the updated proposal."
 
 
 def _message(call: ToolCall, outcome: ToolOutcome) -> ToolMessage:
