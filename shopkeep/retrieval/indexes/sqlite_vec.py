@@ -135,6 +135,9 @@ class SqliteVecIndex:
                     _bits.c.kind == kind,
                 )
                 .cte("coarse")
+                # As for full text: otherwise SQLite may run the KNN once per document the filters allow (a price
+                # filter at 100k documents: 40 s instead of 15 ms).
+                .prefix_with("MATERIALIZED")
             )
             query = (
                 select(_vectors.c.doc_id, distance)
