@@ -23,18 +23,16 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import ConfigDict
 from rich.console import Console
@@ -46,6 +44,7 @@ from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
 from shopkeep.agents.toolkit import AGENT_TOOLS, agent_registry
+from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.config import ModelConfig
 from shopkeep.llm.context import fit
 from shopkeep.llm.prompts import PromptRegistry
@@ -82,7 +81,7 @@ class Ledger:
         self.scenario, self.turn = scenario, turn
 
 
-class Replay(BaseChatModel):
+class Replay(ToolBindingChatModel):
     """The scripted decisions of one conversation, in order, whichever agent asks (fresh tool call ids)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -92,11 +91,6 @@ class Replay(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "bench-replay"
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=list(tools), **kwargs)
 
     def _generate(
         self,
@@ -112,7 +106,7 @@ class Replay(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=step.content, tool_calls=calls))])
 
 
-class RecordingModel(BaseChatModel):
+class RecordingModel(ToolBindingChatModel):
     """Counts what the graph and the baseline would send for this call, then replays the decision."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -128,11 +122,6 @@ class RecordingModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "bench-recording"
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=list(tools), **kwargs)
 
     def _generate(
         self,

@@ -25,10 +25,10 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.tools import BaseTool
 from prometheus_client import Counter
 from pydantic import ConfigDict, Field
 
+from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.context import fit
 from shopkeep.llm.tokens import TokenCounter
 
@@ -103,7 +103,7 @@ def tool_call_errors(message: AIMessage, tools: Sequence[Any]) -> list[ToolMessa
     return errors
 
 
-class RemoteBrain(BaseChatModel):
+class RemoteBrain(ToolBindingChatModel):
     """An agent's brain on a provider's chat model (see the module docstring)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -123,11 +123,6 @@ class RemoteBrain(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return f"shopkeep-remote-{self.provider}"
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=list(tools), **kwargs)
 
     # The two entry points share one generator: ``_generate`` collects it, ``_stream`` passes it on.
 

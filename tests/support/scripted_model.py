@@ -7,16 +7,14 @@ fails when steps are left over (after openai-agents' testing model).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, PrivateAttr
+
+from shopkeep.llm.binding import ToolBindingChatModel
 
 
 def call(name: str, **args: Any) -> AIMessage:
@@ -28,7 +26,7 @@ def say(text: str) -> AIMessage:
     return AIMessage(content=text)
 
 
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(ToolBindingChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     steps: list[AIMessage]
@@ -37,11 +35,6 @@ class ScriptedChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "scripted"
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=list(tools), **kwargs)
 
     def _generate(
         self,

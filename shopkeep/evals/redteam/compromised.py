@@ -22,18 +22,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from shopkeep.evals.redteam.cases import RedTeamCase
+from shopkeep.llm.binding import ToolBindingChatModel
 
 QUOTE = "$quote"
 """An argument value the model fills in with the ``quote_id`` of the latest ``propose_checkout`` result it saw."""
@@ -56,7 +53,7 @@ _HANDOFF_SUMMARY = (
 )
 
 
-class CompromisedChatModel(BaseChatModel):
+class CompromisedChatModel(ToolBindingChatModel):
     """Plays its moves in order, one per call; afterwards answers with everything it can leak."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -73,11 +70,6 @@ class CompromisedChatModel(BaseChatModel):
     @property
     def exhausted(self) -> bool:
         return len(self._played) >= len(self.moves)
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=list(tools), **kwargs)
 
     def _generate(
         self,

@@ -7,17 +7,15 @@ network and no keys, and is the baseline every eval runs on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from pydantic import ConfigDict
 
+from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Step
@@ -25,7 +23,7 @@ from shopkeep.llm.local.policies.base import Call, Step
 Policy = Callable[[Dialog], Step]
 
 
-class LocalBrain(BaseChatModel):
+class LocalBrain(ToolBindingChatModel):
     """Speaks for one agent; ``policies`` maps an agent name to its decision function."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -37,11 +35,6 @@ class LocalBrain(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "shopkeep-local"
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=list(tools), **kwargs)
 
     def _generate(
         self,

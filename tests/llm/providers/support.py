@@ -11,6 +11,7 @@ from langchain_core.messages import BaseMessage
 from shopkeep.agents.deps import Route
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AgentName, ConversationState
+from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.experiments import Experiment
 from shopkeep.llm.prompts import PromptRegistry
 from shopkeep.llm.remote import RemoteBrain
@@ -45,7 +46,7 @@ def experiment_registry() -> PromptRegistry:
     return PromptRegistry.load(POLICY, experiment=Experiment("terse-orders", {"control": {}, "terse": {"orders": 2}}))
 
 
-class Down(BaseChatModel):
+class Down(ToolBindingChatModel):
     """A provider that is unreachable."""
 
     error: Exception
@@ -53,9 +54,6 @@ class Down(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "down"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
-        return self.bind(tools=tools, **kwargs)
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
         raise self.error

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from shopkeep.agents.specialists import TOO_MANY_STEPS
 from shopkeep.agents.toolkit import AGENT_TOOLS
+from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.prompts import PromptRegistry
 from shopkeep.llm.remote import SAFE_REPLY, RemoteBrain
 from shopkeep.llm.tokens import TokenCounter
@@ -281,7 +282,7 @@ def test_remote_brain_is_a_chat_model(counter: TokenCounter) -> None:
     assert reply.content == "ok" and reply.response_metadata["shopkeep"]["llm_calls"] == 1
 
 
-class StreamingScripted(BaseChatModel):
+class StreamingScripted(ToolBindingChatModel):
     """Streams each scripted reply as the given chunks."""
 
     steps: list[list[AIMessageChunk]]
@@ -289,9 +290,6 @@ class StreamingScripted(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "streaming-scripted"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
-        return self.bind(tools=tools, **kwargs)
 
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
         for chunk in self.steps.pop(0):
