@@ -8,7 +8,8 @@ nothing. Switching the embedder (another model or dimension) rebuilds every vect
 
 Embedding happens first, outside any transaction (it is the slow part, and each batch is cached as it finishes);
 the documents, options and vectors are then written in one transaction that recomputes the difference under a
-lock, so two processes indexing at once (two workers starting) cannot insert a document twice.
+lock, so two processes indexing at once (two workers starting) cannot insert a document twice. Last, the
+database's planner statistics are refreshed, so filtered searches get plans that fit the catalog's size.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from shopkeep.retrieval.embedders.base import Embedder
 from shopkeep.retrieval.embedders.cache import EmbeddingCache
 from shopkeep.retrieval.indexes.base import Vector, VectorIndex
 from shopkeep.retrieval.knowledge import KnowledgeChunk, load_knowledge_base
+from shopkeep.retrieval.query import product_type_names
 from shopkeep.store.sql import SqlCommerceStore
 
 ProgressFn = Callable[[int, int], None]
@@ -50,6 +52,7 @@ class SearchDocument:
     body: str
     seq: int
     product_id: str | None = None
+    product_type: str | None = None
     item_id: str | None = None
     section: str | None = None
     source: str | None = None
@@ -65,6 +68,7 @@ class SearchDocument:
             self.title,
             self.body,
             self.product_id,
+            self.product_type,
             self.item_id,
             self.section,
             self.source,
@@ -80,6 +84,7 @@ class SearchDocument:
             "doc_key": self.key,
             "kind": self.kind,
             "product_id": self.product_id,
+            "product_type": self.product_type,
             "item_id": self.item_id,
             "title": self.title,
             "section": self.section,
@@ -97,6 +102,7 @@ class SearchDocument:
 def catalog_documents(products: Sequence[Product]) -> list[SearchDocument]:
     """One document per product (price range, any variant in stock) and one per variant, in catalog order."""
     terms = load_catalog_terms()
+    types = product_type_names(products, terms=terms)
     docs: list[SearchDocument] = []
     for product in products:
         variants = list(product.variants.values())
@@ -109,6 +115,7 @@ def catalog_documents(products: Sequence[Product]) -> list[SearchDocument]:
                 body=product_document(product, terms=terms),
                 seq=len(docs),
                 product_id=product.product_id,
+                product_type=types[product.product_id],
                 price=min(prices) if prices else None,
                 price_max=max(prices) if prices else None,
                 available=any(v.available for v in variants),
@@ -123,6 +130,7 @@ def catalog_documents(products: Sequence[Product]) -> list[SearchDocument]:
                     body=variant_document(product, variant, terms=terms),
                     seq=len(docs),
                     product_id=product.product_id,
+                    product_type=types[product.product_id],
                     item_id=variant.item_id,
                     price=variant.price,
                     price_max=variant.price,
@@ -244,6 +252,10 @@ class Indexer:
                 self._remove(conn, list(conn.scalars(select(rs.documents.c.doc_id))))
             self._write(conn, docs, vectors, reset=reset, report=report)
             _set_meta(conn, {"model": model, "dimensions": str(dimensions), "version": _version(docs)})
+        # Always, not only after a change: it is cheap (0.2 s at 200,000 documents on SQLite), and running
+        # `shopkeep index` then also repairs a store whose statistics are missing or stale.
+        with self.store.session(write=True) as session:
+            self.index.analyze(session.connection)
         report.embedded = self.cache.misses - misses_before
         report.cached = self.cache.hits - hits_before
         report.seconds = time.perf_counter() - started

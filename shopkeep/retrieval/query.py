@@ -270,6 +270,50 @@ def _find_phrase_ending(tokens: Sequence[str], end: int, phrases: Iterable[Phras
     return 0
 
 
+class ProductTypeNamer:
+    """Groups product names into product types: a name's canonical form, or that form without a numbering suffix, so
+    a large catalog whose names repeat with a suffix ("Laptop 17") has one type per name, found in constant time."""
+
+    def __init__(self, terms: CatalogTerms) -> None:
+        self._known_names = {canonical_tokens(name): name for name in terms.products}
+        self._by_phrase: dict[Phrase, int] = {}
+        self._by_name: dict[str, int] = {}
+        self.names: list[str] = []
+        """Each type's display name, by type index."""
+
+    def find(self, name: str) -> int | None:
+        """The type index of a product name, if its type was seen."""
+        found = self._by_name.get(name)
+        if found is None:
+            # Fast path for large catalogs: "Laptop 17" is "Laptop" when "Laptop" was seen already.
+            found = self._by_name.get(_NUMBER_SUFFIX.sub("", name))
+        if found is None:
+            tokens = canonical_tokens(name)
+            found = self._by_phrase.get(tokens)
+            if found is None:
+                found = self._by_phrase.get(_strip_suffix(tokens))
+        return found
+
+    def add(self, name: str) -> int:
+        """The type index of a product name; a new type (index ``len(names)``) when none matches."""
+        index = self.find(name)
+        if index is None:
+            tokens = canonical_tokens(name)
+            key = tokens if tokens in self._known_names else _strip_suffix(tokens)
+            index = len(self.names)
+            self.names.append(self._known_names.get(key, name))
+            self._by_phrase[key] = index
+        self._by_name[name] = index
+        self._by_name.setdefault(_NUMBER_SUFFIX.sub("", name), index)
+        return index
+
+
+def product_type_names(products: Iterable[Product], *, terms: CatalogTerms | None = None) -> dict[str, str]:
+    """Product id -> its product type's name, as ``QueryParser.product_types`` groups them."""
+    namer = ProductTypeNamer(terms if terms is not None else load_catalog_terms())
+    return {product.product_id: namer.names[namer.add(product.name)] for product in products}
+
+
 class QueryParser:
     """Reads queries against one catalog's vocabulary. Build once (linear in the catalog), then parse freely.
 
@@ -279,12 +323,13 @@ class QueryParser:
 
     def __init__(self, products: Sequence[Product], *, terms: CatalogTerms | None = None) -> None:
         self._terms = terms if terms is not None else load_catalog_terms()
-        self._known_names = {canonical_tokens(name): name for name in self._terms.products}
+        self._namer = ProductTypeNamer(self._terms)
         self._types: list[_ProductType] = []
-        self._type_by_phrase: dict[Phrase, int] = {}
-        self._type_by_name: dict[str, int] = {}
         for product in products:
-            product_type = self._types[self._add_type(product.name)]
+            index = self._namer.add(product.name)
+            if index == len(self._types):
+                self._types.append(_ProductType(index=index, name=self._namer.names[index]))
+            product_type = self._types[index]
             product_type.product_ids.append(product.product_id)
             pairs = product_type.pairs
             for variant in product.variants.values():
@@ -307,32 +352,6 @@ class QueryParser:
     @staticmethod
     def _ordered(values: list[str]) -> list[str]:
         return ranked_values(values) or sorted(values)
-
-    def _find_type(self, name: str) -> int | None:
-        """The type of a product name: its canonical form, or that form without a numbering suffix."""
-        found = self._type_by_name.get(name)
-        if found is None:
-            # Fast path for large catalogs: "Laptop 17" is "Laptop" when "Laptop" was seen already.
-            found = self._type_by_name.get(_NUMBER_SUFFIX.sub("", name))
-        if found is None:
-            tokens = canonical_tokens(name)
-            found = self._type_by_phrase.get(tokens)
-            if found is None:
-                found = self._type_by_phrase.get(_strip_suffix(tokens))
-        return found
-
-    def _add_type(self, name: str) -> int:
-        index = self._find_type(name)
-        if index is None:
-            tokens = canonical_tokens(name)
-            stripped = _strip_suffix(tokens)
-            key = tokens if tokens in self._known_names else stripped
-            index = len(self._types)
-            self._types.append(_ProductType(index=index, name=self._known_names.get(key, name)))
-            self._type_by_phrase[key] = index
-        self._type_by_name[name] = index
-        self._type_by_name.setdefault(_NUMBER_SUFFIX.sub("", name), index)
-        return index
 
     def _heads(self, key: str) -> list[Phrase]:
         """Words that name an option key: the key, its distinctive part ("lens"), curated extras, plurals."""
@@ -460,7 +479,7 @@ class QueryParser:
         return found
 
     def _heads_of(self, product: Product) -> dict[Phrase, str]:
-        index = self._find_type(product.name)
+        index = self._namer.find(product.name)
         keys = list(self._types[index].options) if index is not None else list(_options_of(product))
         cache_key = tuple(keys)
         heads = self._head_maps.get(cache_key)
@@ -556,7 +575,7 @@ class QueryParser:
     def _scope(self, product: Product | None) -> set[int] | None:
         if product is None:
             return None
-        index = self._find_type(product.name)
+        index = self._namer.find(product.name)
         return {index} if index is not None else set()
 
     def _named_types(

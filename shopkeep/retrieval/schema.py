@@ -1,12 +1,13 @@
-"""The retrieval tables, in the commerce store's own database (migration ``0002``). Rows never leave ``retrieval/``.
+"""The retrieval tables, in the commerce store's own database (migrations ``0002`` and ``0004``). Rows never leave
+``retrieval/``.
 
 - ``retrieval_documents``: one searchable document per product, per variant and per knowledge-base section, with
-  the structured fields that filters run on (price, availability, product id). ``content_hash`` detects a changed
-  document; ``vector_key`` names the embedding its vector was built from, so re-indexing re-embeds nothing that did
-  not change. The lexical index over ``title`` and ``body`` is the database's own (FTS5, tsvector + GIN, Oracle
-  Text), created by the migration.
+  the structured fields that filters run on (price, availability, product id, product type). ``content_hash``
+  detects a changed document; ``vector_key`` names the embedding its vector was built from, so re-indexing
+  re-embeds nothing that did not change. The lexical index over ``title`` and ``body`` is the database's own (FTS5,
+  tsvector + GIN, Oracle Text), created by the migration.
 - ``retrieval_doc_options``: a variant's options as normalized (doc_id, key, value) rows: option filters are plain
-  portable SQL (``EXISTS``) on every database.
+  portable SQL (``EXISTS`` or ``IN``) on every database.
 - ``retrieval_embeddings``: the embedding cache, keyed by sha256(model name + text).
 - ``retrieval_meta``: which embedder the vectors were built with.
 
@@ -52,6 +53,7 @@ documents = Table(
     Column("doc_key", String(160), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("product_id", String(ID), nullable=True),
+    Column("product_type", String(TEXT), nullable=True),
     Column("item_id", String(ID), nullable=True),
     Column("title", String(TEXT), nullable=False),
     Column("section", String(TEXT), nullable=True),
@@ -66,6 +68,7 @@ documents = Table(
     Column("vector_key", String(HASH), nullable=True),
     Index("ix_retrieval_documents_kind_product", "kind", "product_id"),
     Index("ix_retrieval_documents_kind_price", "kind", "price"),
+    Index("ix_retrieval_documents_kind_type", "kind", "product_type"),
 )
 
 doc_options = Table(

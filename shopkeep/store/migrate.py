@@ -9,6 +9,14 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+UNMODELLED = ("retrieval_fts", "retrieval_vec", "search_tsv", "ix_retrieval_documents_search_tsv")
+"""Created outside the table metadata (by migration 0002's dialect DDL, or by a ``VectorIndex`` backend at run time):
+comparing the schema with the models must not report them."""
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's filter for schema comparison: everything but the ``UNMODELLED`` objects."""
+    return not (reflected and compare_to is None and (name or "").startswith(UNMODELLED))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -214,6 +214,22 @@ def test_approximate_search_agrees_with_exact_on_a_larger_set(backend: tuple[Sql
         assert len(filtered) == 5
 
 
+def test_analyze_gives_the_planner_row_counts(backend: tuple[SqlCommerceStore, VectorIndex]) -> None:
+    store, index = backend
+    _load(store, index)
+    with store.session(write=True) as session:
+        index.analyze(session.connection)
+    with store.engine.connect() as conn:
+        dialect = conn.dialect.name
+        if dialect == "sqlite":  # each index's statistics start with the table's row count
+            rows = int(conn.scalar(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'retrieval_documents'")).split()[0])
+        elif dialect == "postgresql":
+            rows = int(conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'retrieval_documents'")))
+        else:
+            rows = int(conn.scalar(text("SELECT num_rows FROM user_tables WHERE table_name = 'RETRIEVAL_DOCUMENTS'")))
+    assert rows == len(DOCS)
+
+
 def test_postgres_without_pgvector_says_what_to_install(postgres_database: str) -> None:
     """The plain PostgreSQL test server has no pgvector: commerce works, vector search explains itself."""
     store = open_store(postgres_database)

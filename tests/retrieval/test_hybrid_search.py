@@ -10,10 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from shopkeep.domain import Product
 from shopkeep.errors import IndexNotReadyError, NotFoundError, RuleViolationError
+from shopkeep.retrieval import schema as rs
 from shopkeep.retrieval.embedders import LocalEmbedder
 from shopkeep.retrieval.query import QueryParser
 from shopkeep.retrieval.search import CatalogSearch, SearchFilters
@@ -248,5 +249,28 @@ def test_a_store_that_was_never_indexed_says_how_to_fix_it(sqlite_template: Path
         with pytest.raises(IndexNotReadyError) as raised:
             CatalogSearch(store, LocalEmbedder()).search("kettle")
         assert "shopkeep index" in raised.value.install
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("query", ["hiking boots size 10", "tea kettle", "clicky keyboard under $250"])
+def test_a_type_filter_is_the_stored_type_or_on_an_older_index_the_product_ids(
+    indexed_sqlite_template: Path, tmp_path: Path, query: str
+) -> None:
+    store = fresh_sqlite_store(indexed_sqlite_template, tmp_path)
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        typed = CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb").search(query)
+        assert any("retrieval_documents.product_type IN" in statement for statement in statements)
+        with store.session(write=True) as session:  # as indexed before documents carried their type
+            session.connection.execute(update(rs.documents).values(product_type=None))
+        statements.clear()
+        untyped = CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb").search(query)
+        assert not any("retrieval_documents.product_type IN" in statement for statement in statements)
+        assert [(hit.product_id, hit.item_id) for hit in untyped.hits] == [
+            (hit.product_id, hit.item_id) for hit in typed.hits
+        ]
+        assert typed.hits and typed.understood == untyped.understood
     finally:
         store.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shopkeep.domain import Product, Variant
-from shopkeep.retrieval.query import MAX_QUERY_CHARS, OptionConstraint, ParsedQuery, QueryParser
+from shopkeep.retrieval.query import MAX_QUERY_CHARS, OptionConstraint, ParsedQuery, QueryParser, product_type_names
 from shopkeep.settings import PROJECT_ROOT
 from shopkeep.store.seed import StoreData
 
@@ -325,3 +325,19 @@ def test_suffixed_product_names_share_their_type(demo_data: StoreData) -> None:
         f"{next(p.product_id for p in demo_data.products if p.name == 'Mechanical Keyboard')}-{n}" for n in range(3)
     ]
     assert parsed.options == [option("switch type", "clicky")]
+
+
+def test_documents_are_typed_as_the_parser_groups_them(demo_data: StoreData) -> None:
+    """The indexer stores each product's type so a type filter is one value; it must be the parser's grouping."""
+    copies = [
+        product.model_copy(update={"name": f"{product.name} {suffix}", "product_id": f"{product.product_id}-{n}"})
+        for n, suffix in enumerate(["17", "v2", "#3"])
+        for product in demo_data.products
+    ]
+    catalog = [*demo_data.products, *copies]
+    types = product_type_names(catalog)
+    grouped: dict[str, list[str]] = {}
+    for product in catalog:
+        grouped.setdefault(types[product.product_id], []).append(product.product_id)
+    assert grouped == QueryParser(catalog).product_types()
+    assert len(grouped) == len(demo_data.products)

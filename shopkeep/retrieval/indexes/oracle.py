@@ -124,6 +124,11 @@ class OracleVectorIndex:
             chunk = [int(i) for i in doc_ids[start : start + 1000]]
             conn.execute(self._table.delete().where(self._table.c.doc_id.in_(chunk)))
 
+    def analyze(self, conn: Connection) -> None:
+        # DBMS_STATS commits, like DDL: the indexer calls this after its own transaction.
+        for name in ("RETRIEVAL_DOCUMENTS", "RETRIEVAL_DOC_OPTIONS", "RETRIEVAL_VECTORS"):
+            conn.execute(text("BEGIN DBMS_STATS.GATHER_TABLE_STATS(USER, :name); END;"), {"name": name})
+
     def search(
         self,
         conn: Connection,

@@ -111,6 +111,9 @@ class PgVectorIndex:
             chunk = [int(i) for i in doc_ids[start : start + 1000]]
             conn.execute(_vectors.delete().where(_vectors.c.doc_id.in_(chunk)))
 
+    def analyze(self, conn: Connection) -> None:
+        conn.execute(text("ANALYZE retrieval_documents, retrieval_doc_options, retrieval_vectors"))
+
     def search(
         self,
         conn: Connection,

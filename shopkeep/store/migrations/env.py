@@ -3,16 +3,8 @@
 from alembic import context
 
 from shopkeep.retrieval.schema import metadata as retrieval_metadata
+from shopkeep.store.migrate import include_object
 from shopkeep.store.schema import metadata
-
-# Created outside the table metadata (by migration 0002's dialect DDL or by a VectorIndex backend at run time):
-# autogenerate must not propose dropping them.
-UNMODELLED = ("retrieval_fts", "retrieval_vec", "search_tsv")
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    return not (reflected and compare_to is None and (name or "").startswith(UNMODELLED))
-
 
 connection = context.config.attributes["connection"]
 context.configure(
