@@ -6,6 +6,10 @@ embeds every document with the local model (cold), and each backend is then rebu
 (warm), which is the rate of everything but the model. Queries are the 234 labelled catalog queries and 145
 knowledge questions, end to end (parse, embed the query, full text + vector, fuse, fetch).
 
+Latency is measured over three passes of every query (p50 and p95 of all samples), after one product-level and one
+variant-level query have warmed the process. What that warm-up costs is printed on its own: the first search after
+an index change loads the catalog's vocabulary and, on SQLite, the binary codes.
+
 The synthetic catalog repeats the demo's 50 product types ("Laptop 17", "Laptop 18", ...), each product with one
 of its type's real option combinations at a price within ±20% of it, 70% in stock. Embedding 200,000 documents
 with MiniLM on two cores would take over an hour (~50 documents/s), so each synthetic document takes the real
@@ -13,6 +17,12 @@ embedding of the demo variant it copies, plus a little Gaussian noise (σ = 0.01
 to the original) so that every vector is distinct, as a real catalog's are. The build rate at 100k therefore
 covers document building, hashing, database writes, full-text and vector indexing, not the model; the model's
 own rate is the demo's cold figure.
+
+Approximate vs exact. The copies make a catalog of near-ties: at 100k the query's 100 nearest products typically lie
+within 0.025 of each other in cosine distance, and the 10th and 11th within 0.0003, so strict recall@10 mostly
+measures which of several equally near copies came back. Two tie-aware figures go with it: recall within 0.01 (an
+approximate hit counts when its exact distance is at most the exact 10th distance + 0.01) and the ratio of the mean
+distance of the approximate 10 to that of the exact 10 (1.000 = as near as exact).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +46,7 @@ from shopkeep.evals.retrieval import load_knowledge_cases, load_product_cases
 from shopkeep.retrieval.embedders import LocalEmbedder
 from shopkeep.retrieval.embedders.cache import Vector, to_vector
 from shopkeep.retrieval.indexer import catalog_documents
+from shopkeep.retrieval.indexes.sqlite_vec import SqliteVecIndex
 from shopkeep.retrieval.search import CatalogSearch
 from shopkeep.settings import get_settings
 from shopkeep.store import SqlCommerceStore, open_store
@@ -44,6 +55,9 @@ from shopkeep.store.seed import StoreData, demo_db_path, read_tau2_db, seed
 SYNTHETIC_PRODUCTS = 100_000
 NOISE = 0.015
 RECALL_QUERIES = 100
+PASSES = 3
+TIE = 0.01
+WARM_UP = ("camera", "blue camera")  # one product-level and one variant-level search
 
 
 class _Precomputed:
@@ -102,26 +116,35 @@ def synthetic_catalog(demo: Sequence[Product], count: int, seed_value: int = 7) 
     return products, copies
 
 
-def _timed(fn: object, samples: Sequence[str]) -> list[float]:
+def _timed(fn: Callable[[str], object], samples: Sequence[str]) -> list[float]:
     out = []
-    for text in samples:
-        started = time.perf_counter()
-        fn(text)  # type: ignore[operator]
-        out.append((time.perf_counter() - started) * 1000)
+    for _ in range(PASSES):
+        for text in samples:
+            started = time.perf_counter()
+            fn(text)
+            out.append((time.perf_counter() - started) * 1000)
     return out
 
 
+def _warm_up(search: CatalogSearch) -> float:
+    """Milliseconds of the first searches after an index change (vocabulary, codes), which later ones reuse."""
+    started = time.perf_counter()
+    for query in WARM_UP:
+        search.search(query)
+    return (time.perf_counter() - started) * 1000
+
+
 def _latencies(search: CatalogSearch, queries: list[str], questions: list[str]) -> dict[str, tuple[float, float]]:
-    search.search(queries[0])
     return {
-        "catalog search (hybrid)": percentiles(_timed(lambda q: search.search(q), queries)),
-        "knowledge search (hybrid)": percentiles(_timed(lambda q: search.search_knowledge(q), questions)),
+        "catalog search (hybrid)": percentiles(_timed(search.search, queries)),
+        "knowledge search (hybrid)": percentiles(_timed(search.search_knowledge, questions)),
     }
 
 
 def _vector_latency_and_recall(search: CatalogSearch, vectors: list[Vector]) -> dict[str, float]:
-    """Approximate vs exact KNN (k=10) over all products: latency p50/p95 of each, recall@10 of approximate."""
-    approx_ms, exact_ms, recalls = [], [], []
+    """Approximate vs exact KNN (k=10) over all products: latency p50/p95 of each; strict recall@10, recall within
+    ``TIE`` of the exact 10th distance, and the mean-distance ratio of approximate to exact."""
+    approx_ms, exact_ms, strict, tied, ratio = [], [], [], [], []
     with search.store.engine.connect() as conn:
         for vector in vectors:
             started = time.perf_counter()
@@ -130,10 +153,20 @@ def _vector_latency_and_recall(search: CatalogSearch, vectors: list[Vector]) -> 
             started = time.perf_counter()
             exact = search.index.search(conn, vector, kind="product", where=true(), k=10, exact=True)
             exact_ms.append((time.perf_counter() - started) * 1000)
-            truth = {hit.doc_id for hit in exact}
-            recalls.append(len(truth & {hit.doc_id for hit in approx}) / max(1, len(truth)))
+            strict.append(len({hit.doc_id for hit in exact} & {hit.doc_id for hit in approx}) / len(exact))
+            tenth = exact[-1].score
+            tied.append(sum(hit.score <= tenth + TIE for hit in approx) / len(exact))
+            ratio.append(float(np.mean([hit.score for hit in approx]) / np.mean([hit.score for hit in exact])))
     (a50, a95), (e50, e95) = percentiles(approx_ms), percentiles(exact_ms)
-    return {"approx_p50": a50, "approx_p95": a95, "exact_p50": e50, "exact_p95": e95, "recall": float(np.mean(recalls))}
+    return {
+        "approx_p50": a50,
+        "approx_p95": a95,
+        "exact_p50": e50,
+        "exact_p95": e95,
+        "recall": float(np.mean(strict)),
+        "tied": float(np.mean(tied)),
+        "ratio": float(np.mean(ratio)),
+    }
 
 
 def run(console: Console, pgvector_url: str, *, products: int = SYNTHETIC_PRODUCTS) -> None:
@@ -152,7 +185,8 @@ def run(console: Console, pgvector_url: str, *, products: int = SYNTHETIC_PRODUC
     ann = Table(
         title=f"Retrieval: approximate vs exact vector search, k=10 over {products:,} products", title_justify="left"
     )
-    for column in ("backend", "approximate index", "recall@10", "approx p50", "approx p95", "exact p50", "exact p95"):
+    columns = ("backend", "approximate index", "recall@10", f"within {TIE}", "distance ratio")
+    for column in (*columns, "approx p50", "approx p95", "exact p50", "exact p95"):
         ann.add_column(column, justify="left" if column in ("backend", "approximate index") else "right")
 
     template_vectors: dict[str, Vector] = {}
@@ -182,6 +216,7 @@ def run(console: Console, pgvector_url: str, *, products: int = SYNTHETIC_PRODUC
                     f"{warm.documents / warm.seconds:.0f}",
                     "warm: vectors from the embedding cache",
                 )
+                latency.add_row("demo", backend, "first searches after indexing", f"{_warm_up(search):.0f}", "")
                 for name, (p50, p95) in _latencies(search, queries, questions).items():
                     latency.add_row("demo", backend, name, f"{p50:.1f}", f"{p95:.1f}")
                 if not template_vectors:
@@ -225,14 +260,21 @@ def run(console: Console, pgvector_url: str, *, products: int = SYNTHETIC_PRODUC
                     f"{report.documents / report.seconds:.0f}",
                     f"everything but the model (seeding the catalog: {seeded:.0f}s more)",
                 )
+                size = f"{products // 1000}k"
+                latency.add_row(size, backend, "first searches after indexing", f"{_warm_up(search):.0f}", "")
                 for name, (p50, p95) in _latencies(search, queries, questions).items():
-                    latency.add_row(f"{products // 1000}k", backend, name, f"{p50:.1f}", f"{p95:.1f}")
+                    latency.add_row(size, backend, name, f"{p50:.1f}", f"{p95:.1f}")
                 figures = _vector_latency_and_recall(search, query_vectors)
-                kind = "binary quantized KNN + float rescoring" if backend == "sqlite" else "HNSW (m=16, ef=100)"
+                if isinstance(search.index, SqliteVecIndex):
+                    kind = f"binary codes in memory, {search.index.oversample}x float rescoring"
+                else:
+                    kind = "HNSW (m=16, ef=100)"
                 ann.add_row(
                     backend,
                     kind,
                     f"{figures['recall']:.3f}",
+                    f"{figures['tied']:.3f}",
+                    f"{figures['ratio']:.3f}",
                     f"{figures['approx_p50']:.1f}",
                     f"{figures['approx_p95']:.1f}",
                     f"{figures['exact_p50']:.1f}",
@@ -244,6 +286,8 @@ def run(console: Console, pgvector_url: str, *, products: int = SYNTHETIC_PRODUC
     console.print(latency)
     console.print(ann)
     console.print(
-        "[dim]Latency includes embedding the query with the local model (about 9 ms of each search on an idle "
-        "2-core machine). See bench/retrieval.py for how the synthetic vectors are made.[/dim]"
+        f"[dim]Latency: p50/p95 of all samples over {PASSES} passes of every query, warm process; it includes "
+        "embedding the query with the local model (about 9 ms of each search on an idle 2-core machine). See "
+        "bench/retrieval.py for how the synthetic vectors are made and why recall on them needs a tie-aware "
+        "reading.[/dim]"
     )
