@@ -4,6 +4,10 @@ Each page is ``# Title``, an introduction, then ``## Section`` parts. A chunk is
 the first section's chunk); its source id is the file's stem (``returns``), so a reply can cite ``returns`` /
 "Who can return and when". The text that is embedded and indexed starts with the page title and the
 section heading, which is what a question usually names ("how long do refunds take").
+
+A section may carry the ways customers ask for it, in an HTML comment under its heading (invisible where Markdown
+is rendered): ``<!-- asked: how much is left on my card | whats my giftcard balance -->``. They are indexed and
+embedded with the section, so a question worded unlike the heading still finds it, and never quoted in a reply.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _HEADING = re.compile(r"^(#{1,2})\s+(.+?)\s*#*\s*$")
+_ASKED = re.compile(r"^\s*<!--\s*asked:(.*?)-->\s*$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,8 @@ class KnowledgeChunk:
     section: str | None
     text: str
     seq: int
+    asked: tuple[str, ...] = ()
+    """How customers ask for this section (indexed with it, never quoted)."""
 
     @property
     def key(self) -> str:
@@ -38,30 +45,35 @@ class KnowledgeChunk:
     def document(self) -> str:
         """What is embedded and indexed: page title, section heading, text."""
         heading = f"{self.title}: {self.section}" if self.section else self.title
-        return f"{heading}\n\n{self.text}"
+        asked = f"\nAsked as: {'; '.join(self.asked)}." if self.asked else ""
+        return f"{heading}{asked}\n\n{self.text}"
 
 
 def parse_page(source: str, markdown: str) -> list[KnowledgeChunk]:
     """The chunks of one page, in order; a page without a ``# Title`` takes its title from the source id."""
     title = source.replace("-", " ").capitalize()
-    parts: list[tuple[str | None, list[str]]] = [(None, [])]
+    parts: list[tuple[str | None, list[str], list[str]]] = [(None, [], [])]
     for line in markdown.splitlines():
-        match = _HEADING.match(line)
-        if match and len(match.group(1)) == 1:
-            title = match.group(2)
-        elif match:
-            parts.append((match.group(2), []))
+        heading, asked = _HEADING.match(line), _ASKED.match(line)
+        if heading and len(heading.group(1)) == 1:
+            title = heading.group(2)
+        elif heading:
+            parts.append((heading.group(2), [], []))
+        elif asked:
+            parts[-1][2].extend(q.strip() for q in asked.group(1).split("|") if q.strip())
         else:
             parts[-1][1].append(line)
-    texts = [(section, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()) for section, lines in parts]
+    texts = [
+        (section, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), tuple(asked)) for section, lines, asked in parts
+    ]
     intro = texts[0][1]
-    sections = [(section, body) for section, body in texts[1:] if body]
+    sections = [part for part in texts[1:] if part[1]]
     if not sections:
-        return [KnowledgeChunk(source, title, None, intro, 0)] if intro else []
+        return [KnowledgeChunk(source, title, None, intro, 0, texts[0][2])] if intro else []
     # The introduction sums the page up: it opens the first section instead of competing with every section.
-    first_section, first_body = sections[0]
-    sections[0] = (first_section, f"{intro}\n\n{first_body}" if intro else first_body)
-    return [KnowledgeChunk(source, title, section, body, n) for n, (section, body) in enumerate(sections)]
+    first_section, first_body, first_asked = sections[0]
+    sections[0] = (first_section, f"{intro}\n\n{first_body}" if intro else first_body, first_asked)
+    return [KnowledgeChunk(source, title, section, body, n, asked) for n, (section, body, asked) in enumerate(sections)]
 
 
 def load_knowledge_base(directory: Path) -> list[KnowledgeChunk]:

@@ -4,13 +4,15 @@ A catalog query goes through four steps:
 
 1. **Understand.** ``QueryParser`` reads the product types, option constraints, price range, sort order and stock
    flag out of the words; typed ``SearchFilters`` from a tool call are merged on top (they win).
-2. **Filter in the database.** The constraints become one SQL ``WHERE`` over ``retrieval_documents``: product ids,
-   price range and availability are columns, options are ``EXISTS`` over the normalized (doc, key, value) rows.
-   Option, price, stock or price-sort constraints make the search *variant-level* (each hit is one item); without
-   them it is *product-level* (each hit is a product, with its price range).
+2. **Filter in the database.** The constraints become one SQL ``WHERE`` over ``retrieval_documents``: product type
+   (or product ids), price range and availability are columns, options are ``EXISTS`` or ``IN`` over the normalized
+   (doc, key, value) rows. Option, price, stock or price-sort constraints make the search *variant-level* (each hit
+   is one item); without them it is *product-level* (each hit is a product, with its price range).
 3. **Rank.** Within the filter, full-text search (FTS5 / tsvector / Oracle Text) over the query's remaining words
-   and nearest-neighbour search over its embedding each return their best 50, fused by reciprocal-rank fusion
-   (score = Σ 1 / (60 + rank)). "Cheapest ..." orders by price instead.
+   (less those naming the filtered type, which every document there has) and nearest-neighbour search over its
+   embedding each return their best ``CANDIDATES`` (twice that for items of several products), fused by weighted
+   reciprocal-rank fusion (score = Σ w / (``RRF_K`` + rank), w = 1 for vectors and ``LEXICAL_WEIGHT`` for full
+   text). "Cheapest ..." orders by price instead.
 4. **Present.** Hits that satisfy everything come first; when the query named a product type and fewer than
    ``limit`` of its items fit, related products that satisfy the other constraints follow (a tea kettle search
    also shows the electric kettle). A product contributes at most three items unless it is the one product the
@@ -396,7 +398,10 @@ class CatalogSearch:
 
     def _by_price(self, conn: Connection, where: ColumnElement[bool], sort: Sort, k: int) -> list[_Candidate]:
         d = rs.documents
-        order = d.c.price.asc() if sort == "price_asc" else d.c.price.desc()
+        # "+ 0" keeps planners from walking the whole price index for the few items of the named types (PostgreSQL
+        # at 100k: 160 ms through 85,000 cheaper items of other types, against 1 ms to sort the type's 2,000).
+        price = d.c.price + 0
+        order = price.asc() if sort == "price_asc" else price.desc()
         query = select(d.c.doc_id).where(where).order_by(order, d.c.seq).limit(k)
         return [
             _Candidate(int(doc_id), fused=1.0 / (RRF_K + rank + 1)) for rank, doc_id in enumerate(conn.scalars(query))

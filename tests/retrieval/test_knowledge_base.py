@@ -19,6 +19,7 @@ Sold on the Gift cards page.
 More about buying.
 
 ## Checking your balance ##
+<!-- asked: how much is left on my card | whats my giftcard balance -->
 
 Ask the assistant.
 """
@@ -31,8 +32,12 @@ def test_a_page_becomes_one_chunk_per_section_with_the_introduction_leading() ->
         ("gift-cards", "Gift Cards", "Checking your balance"),
     ]
     assert chunks[0].text == "Gift cards are digital cards.\n\nSold on the Gift cards page.\n\nMore about buying."
-    assert chunks[1].document == "Gift Cards: Checking your balance\n\nAsk the assistant."
+    assert chunks[1].document == (
+        "Gift Cards: Checking your balance\nAsked as: how much is left on my card; whats my giftcard balance."
+        "\n\nAsk the assistant."
+    )
     assert chunks[1].passage == "Checking your balance\n\nAsk the assistant."
+    assert chunks[0].asked == () and chunks[0].document.startswith("Gift Cards: Buying a gift card\n\n")
     assert [c.key for c in chunks] == ["kb:gift-cards#0", "kb:gift-cards#1"]
 
 
@@ -51,3 +56,10 @@ def test_the_demo_knowledge_base_has_every_labelled_answer() -> None:
     assert len(labelled) >= 60
     missing = [(q["source"], q["section"]) for q in labelled if (q["source"], q["section"]) not in sections]
     assert missing == []
+
+
+def test_every_demo_section_says_how_customers_ask_for_it() -> None:
+    """Questions worded unlike a heading find their section through its ``asked`` lines; none is ever quoted."""
+    chunks = load_knowledge_base(DATA_DIR / "kb")
+    assert [c.key for c in chunks if len(c.asked) < 3] == []
+    assert not any("<!--" in c.passage or "Asked as:" in c.passage for c in chunks)

@@ -17,7 +17,9 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import ColumnElement, Connection, select
+
+from shopkeep.retrieval import schema as rs
 
 Vector = npt.NDArray[np.float32]
 KINDS = ("product", "variant", "kb")
@@ -76,3 +78,11 @@ def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     return kind
+
+
+def few_allowed(conn: Connection, allowed: ColumnElement[bool], most: int) -> list[int] | None:
+    """The ids of the documents ``allowed`` keeps when there are at most ``most`` of them, else None: a selective
+    filter is ranked fastest by scanning exactly what it allows, which a capped read of its ids finds out cheaply."""
+    d = rs.documents
+    ids = list(conn.scalars(select(d.c.doc_id).where(allowed).limit(most + 1)))
+    return ids if len(ids) <= most else None

@@ -1,9 +1,11 @@
 """PostgreSQL backend: pgvector (``vector(n)`` column, HNSW with cosine distance) and full text (tsvector + GIN).
 
 Each document kind gets its own partial HNSW index (``WHERE kind = 'product'``...), so a product-level search
-walks a graph of products only. Filters are ordinary ``WHERE`` clauses joined to the search; with pgvector 0.8's
-iterative index scans (``hnsw.iterative_scan = relaxed_order``) a selective filter still fills k results, and
-when it cannot the search falls back to an exact scan. A database without the extension keeps serving commerce:
+walks a graph of products only. Filters are ordinary ``WHERE`` clauses joined to the search, with pgvector 0.8's
+iterative index scans (``hnsw.iterative_scan = relaxed_order``). A first walk visits at most ``quick_scan`` index
+tuples; when the filters keep fewer than k of them and allow at most ``exact_scan_below`` documents in all, those
+are ranked exactly (a product type at 100k: a few ms, where walking the graph for it took 100 ms); otherwise a
+longer walk, and if even that falls short, an exact scan. A database without the extension keeps serving commerce:
 only ``ensure`` fails, with what to install.
 """
 
@@ -12,12 +14,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from shopkeep.errors import VectorExtensionMissingError
 from shopkeep.retrieval import schema as rs
-from shopkeep.retrieval.indexes.base import KINDS, IndexHit, Vector, check_kind
+from shopkeep.retrieval.indexes.base import KINDS, IndexHit, Vector, check_kind, few_allowed
 
 try:
     from pgvector.psycopg import register_vector
@@ -29,6 +42,7 @@ INSTALL = (
     "infra/pgvector/server.sh for a local test server - then run CREATE EXTENSION vector in the store's database"
 )
 BULK_REBUILD = 5_000  # loading more rows than this (and than the table holds) rebuilds the HNSW indexes after
+MAX_SCAN = 20_000  # pgvector's default hnsw.max_scan_tuples
 
 _vectors = table("retrieval_vectors", column("doc_id"), column("kind"), column("embedding"))
 _TSV: ColumnElement[Any] = literal_column("retrieval_documents.search_tsv")
@@ -39,10 +53,22 @@ class PgVectorIndex:
 
     name = "pgvector"
 
-    def __init__(self, *, ef_search: int = 100, m: int = 16, ef_construction: int = 64) -> None:
+    def __init__(
+        self,
+        *,
+        ef_search: int = 100,
+        m: int = 16,
+        ef_construction: int = 64,
+        quick_scan: int = 2_000,
+        exact_scan_below: int = 5_000,
+    ) -> None:
         self.ef_search = ef_search
         self.m = m
         self.ef_construction = ef_construction
+        self.quick_scan = quick_scan
+        """Index tuples the first HNSW walk may visit: enough for k when the filters keep most documents."""
+        self.exact_scan_below = exact_scan_below
+        """A walk that fell short is followed by an exact scan when the filters allow at most this many documents."""
 
     def ensure(self, conn: Connection, dimensions: int, *, reset: bool = False) -> None:
         if conn.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")) is None:
@@ -133,20 +159,34 @@ class PgVectorIndex:
             _vectors.join(d, d.c.doc_id == _vectors.c.doc_id)
         )
         if not exact:
-            conn.execute(
-                text(
-                    "SELECT set_config('hnsw.ef_search', :ef, true), "
-                    "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-                ),
-                {"ef": str(max(self.ef_search, k))},
-            )
-            rows = conn.execute(base.where(allowed).order_by(distance).limit(k)).all()
-            if len(rows) >= k:
-                # relaxed_order may return neighbours slightly out of order.
-                return sorted((IndexHit(int(r.doc_id), float(r.distance)) for r in rows), key=lambda h: h.score)
+            hits = self._walk(conn, base.where(allowed).order_by(distance).limit(k), k, self.quick_scan)
+            if hits is not None:
+                return hits
+            # The filters are selective near this query: an exact scan if they allow few documents in all, else
+            # a much longer walk first.
+            if few_allowed(conn, where & (d.c.kind == kind), self.exact_scan_below) is None:
+                hits = self._walk(conn, base.where(allowed).order_by(distance).limit(k), k, MAX_SCAN)
+                if hits is not None:
+                    return hits
         # "+ 0" hides the operator from the planner: a sequential scan with exact distances.
         rows = conn.execute(base.where(allowed).order_by(distance + 0).limit(k)).all()
         return [IndexHit(int(r.doc_id), float(r.distance)) for r in rows]
+
+    def _walk(self, conn: Connection, query: Select[Any], k: int, scan: int) -> list[IndexHit] | None:
+        """The HNSW search, visiting at most ``scan`` index tuples; None when fewer than k pass the filters."""
+        conn.execute(
+            text(
+                "SELECT set_config('hnsw.ef_search', :ef, true), "
+                "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                "set_config('hnsw.max_scan_tuples', :scan, true)"
+            ),
+            {"ef": str(max(self.ef_search, k)), "scan": str(scan)},
+        )
+        rows = conn.execute(query).all()
+        if len(rows) < k:
+            return None
+        # relaxed_order may return neighbours slightly out of order.
+        return sorted((IndexHit(int(r.doc_id), float(r.distance)) for r in rows), key=lambda h: h.score)
 
     def text_search(
         self, conn: Connection, terms: Sequence[str], *, where: ColumnElement[bool], k: int

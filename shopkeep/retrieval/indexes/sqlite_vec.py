@@ -51,7 +51,7 @@ from sqlalchemy.sql.selectable import Join
 
 from shopkeep.errors import VectorExtensionMissingError
 from shopkeep.retrieval import schema as rs
-from shopkeep.retrieval.indexes.base import IndexHit, Vector, check_kind
+from shopkeep.retrieval.indexes.base import IndexHit, Vector, check_kind, few_allowed
 
 INSTALL = "pip install sqlite-vec pysqlite3-binary (Shopkeep loads sqlite-vec through pysqlite3)"
 
@@ -241,9 +241,9 @@ class SqliteVecIndex:
             if len(hits) >= k:
                 return hits
             # The filters are selective near this query: exactly, if they allow few documents in all...
-            few = conn.scalars(select(d.c.doc_id).where(allowed).limit(self.exact_scan_below + 1)).all()
-            if len(few) <= self.exact_scan_below:
-                return self._nearest_of(conn, list(few), distance, None, k)
+            few = few_allowed(conn, allowed, self.exact_scan_below)
+            if few is not None:
+                return self._nearest_of(conn, few, distance, None, k)
             # ...else from more candidates; only if those fail too does an exact scan of everything allowed run.
             hits = self._nearest_of(conn, order[: wanted * GROWTH].tolist(), distance, allowed, k)
             if len(hits) >= k:
