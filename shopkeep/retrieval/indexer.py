@@ -32,7 +32,7 @@ from shopkeep.retrieval.documents import product_document, variant_document
 from shopkeep.retrieval.embedders.base import Embedder
 from shopkeep.retrieval.embedders.cache import EmbeddingCache
 from shopkeep.retrieval.indexes.base import Vector, VectorIndex
-from shopkeep.retrieval.knowledge import KnowledgeChunk, load_knowledge_base
+from shopkeep.retrieval.knowledge import KnowledgeChunk, asked_key, load_knowledge_base
 from shopkeep.retrieval.query import product_type_names
 from shopkeep.store.sql import SqlCommerceStore
 
@@ -142,18 +142,25 @@ def catalog_documents(products: Sequence[Product]) -> list[SearchDocument]:
 
 
 def knowledge_documents(chunks: Sequence[KnowledgeChunk]) -> list[SearchDocument]:
-    return [
-        SearchDocument(
-            key=chunk.key,
-            kind="kb",
-            title=chunk.title,
-            body=chunk.document,
-            seq=n,
-            section=chunk.section,
-            source=chunk.source,
-        )
-        for n, chunk in enumerate(chunks)
-    ]
+    """One document per section, and one per way customers ask for it (``asked_key``: its body is the question)."""
+    docs: list[SearchDocument] = []
+    for chunk in chunks:
+        for key, body in [
+            (chunk.key, chunk.document),
+            *((asked_key(chunk.key, n), q) for n, q in enumerate(chunk.asked)),
+        ]:
+            docs.append(
+                SearchDocument(
+                    key=key,
+                    kind="kb",
+                    title=chunk.title,
+                    body=body,
+                    seq=len(docs),
+                    section=chunk.section,
+                    source=chunk.source,
+                )
+            )
+    return docs
 
 
 @dataclass

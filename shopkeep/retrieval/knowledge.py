@@ -6,8 +6,9 @@ the first section's chunk); its source id is the file's stem (``returns``), so a
 section heading, which is what a question usually names ("how long do refunds take").
 
 A section may carry the ways customers ask for it, in an HTML comment under its heading (invisible where Markdown
-is rendered): ``<!-- asked: how much is left on my card | whats my giftcard balance -->``. They are indexed and
-embedded with the section, so a question worded unlike the heading still finds it, and never quoted in a reply.
+is rendered): ``<!-- asked: how much is left on my card | whats my giftcard balance -->``. Each is indexed as a
+document of its own (``asked_key``) that leads to its section, so a question worded unlike the heading still finds
+it; they are never quoted in a reply.
 """
 
 from __future__ import annotations
@@ -45,8 +46,20 @@ class KnowledgeChunk:
     def document(self) -> str:
         """What is embedded and indexed: page title, section heading, text."""
         heading = f"{self.title}: {self.section}" if self.section else self.title
-        asked = f"\nAsked as: {'; '.join(self.asked)}." if self.asked else ""
-        return f"{heading}{asked}\n\n{self.text}"
+        return f"{heading}\n\n{self.text}"
+
+
+ASKED = "?asked="
+
+
+def asked_key(section_key: str, n: int) -> str:
+    """The document key of a section's ``n``-th way of asking for it."""
+    return f"{section_key}{ASKED}{n}"
+
+
+def section_key(doc_key: str) -> str:
+    """The section a knowledge document belongs to (itself, or the section it asks for)."""
+    return doc_key.split(ASKED, 1)[0]
 
 
 def parse_page(source: str, markdown: str) -> list[KnowledgeChunk]:
