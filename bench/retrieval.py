@@ -40,7 +40,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import true
 
-from bench._util import percentiles, scratch_postgres_database
+from bench._util import percentiles
 from shopkeep.domain import Product, Variant
 from shopkeep.evals.retrieval import load_knowledge_cases, load_product_cases
 from shopkeep.retrieval.embedders import LocalEmbedder
@@ -50,6 +50,7 @@ from shopkeep.retrieval.indexes.sqlite_vec import SqliteVecIndex
 from shopkeep.retrieval.search import CatalogSearch
 from shopkeep.settings import get_settings
 from shopkeep.store import SqlCommerceStore, open_store
+from shopkeep.store.postgres import scratch_database
 from shopkeep.store.seed import StoreData, demo_db_path, read_tau2_db, seed
 
 SYNTHETIC_PRODUCTS = 100_000
@@ -89,7 +90,7 @@ def _store(backend: str, pgvector_url: str) -> Iterator[SqlCommerceStore]:
             finally:
                 store.close()
     else:
-        with scratch_postgres_database(pgvector_url, "shopkeep_bench_vec") as url:
+        with scratch_database(pgvector_url, "shopkeep_bench_vec") as url:
             store = open_store(url)
             try:
                 yield store

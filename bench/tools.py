@@ -16,10 +16,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench._util import percentiles, scratch_postgres_database
+from bench._util import percentiles
 from shopkeep.domain import OrderStatus
 from shopkeep.settings import get_settings
 from shopkeep.store import SqlCommerceStore, open_store
+from shopkeep.store.postgres import scratch_database
 from shopkeep.store.seed import StoreData, demo_db_path, read_tau2_db, seed
 from shopkeep.tools import ToolContext, retail_registry
 
@@ -128,7 +129,7 @@ def _backend(name: str, postgres_url: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
     else:
-        with scratch_postgres_database(postgres_url, "shopkeep_bench") as url:
+        with scratch_database(postgres_url, "shopkeep_bench") as url:
             yield url
 
 

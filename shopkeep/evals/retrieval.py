@@ -209,22 +209,10 @@ def _scratch_store(backend: str, pgvector_url: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="shopkeep-eval-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'eval.db'}"
         return
-    import time
+    from shopkeep.store.postgres import scratch_database
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(pgvector_url)
-    name = f"shopkeep_eval_{time.time_ns()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(pgvector_url, "shopkeep_eval") as url:
+        yield url
 
 
 def evaluate_search(search: Any, products: Sequence[ProductCase], knowledge: Sequence[KnowledgeCase]) -> dict[str, Any]:

@@ -3,36 +3,25 @@ added to a model without a migration (or the reverse) fails here, not on a user'
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from shopkeep.retrieval.schema import metadata as retrieval_metadata
 from shopkeep.store import open_store
 from shopkeep.store.migrate import include_object
+from shopkeep.store.postgres import scratch_database
 from shopkeep.store.schema import metadata
 
 
 @pytest.fixture
 def empty_postgres(postgres_database: str) -> Iterator[str]:
     """A database of its own (the session's shared one also holds other components' tables, like checkpoints)."""
-    server = make_url(postgres_database)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"shopkeep_migrations_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_database, "shopkeep_migrations") as url:
+        yield url
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
