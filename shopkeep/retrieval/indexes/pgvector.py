@@ -4,7 +4,7 @@ Each document kind gets its own partial HNSW index (``WHERE kind = 'product'``..
 walks a graph of products only. Filters are ordinary ``WHERE`` clauses joined to the search, with pgvector 0.8's
 iterative index scans (``hnsw.iterative_scan = relaxed_order``). A first walk visits at most ``quick_scan`` index
 tuples; when the filters keep fewer than k of them and allow at most ``exact_scan_below`` documents in all, those
-are ranked exactly (a product type at 100k: a few ms, where walking the graph for it took 100 ms); otherwise a
+are ranked exactly (a product type at 100k: about 15 ms, where walking the graph for it took 100 ms); otherwise a
 longer walk, and if even that falls short, an exact scan. A database without the extension keeps serving commerce:
 only ``ensure`` fails, with what to install.
 """

@@ -59,6 +59,7 @@ _vectors = table("retrieval_vectors", column("doc_id"), column("kind"), column("
 _codes = table("retrieval_vector_codes", column("doc_id"), column("kind"), column("code"))
 _fts = table("retrieval_fts", column("rowid"))
 GROWTH = 8
+"""When the first candidates fail and the filters allow many documents, this many times as many are tried next."""
 COMMON_SHARE = 0.5
 """Full-text terms in more than this share of all documents are skipped: they rank nothing (FTS5's idf is ~0)."""
 LARGE_SHARE, LARGE_DOCS = 0.05, 5_000
@@ -130,8 +131,8 @@ class SqliteVecIndex:
         self.oversample = oversample
         self.min_candidates = min_candidates
         self.exact_scan_below = exact_scan_below
-        """When the first candidates hold fewer than k allowed documents and the filters allow fewer than this many
-        in all, those are scanned exactly (about 1.4 microseconds each) instead of growing the candidate list."""
+        """When the first candidates hold fewer than k allowed documents and the filters allow at most this many in
+        all, those are ranked exactly (about 1.4 microseconds each) instead of trying more candidates."""
         self._lock = threading.Lock()
         self._kinds: dict[str, _KindCodes] = {}
         self._term_counts: tuple[int, int, dict[str, int]] = (-1, 0, {})
@@ -166,7 +167,8 @@ class SqliteVecIndex:
         )
         if missing:
             self._backfill_codes(conn)
-        self._bump(conn)
+        if reset or missing:
+            self._bump(conn)
 
     def _backfill_codes(self, conn: Connection) -> None:
         """Codes for vectors stored before the codes table existed."""
