@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, and_, false, or_, select, true
 
@@ -58,8 +59,10 @@ PER_PRODUCT = 3
 DRILL_DOWN = 1
 MAX_TERMS = 32
 IN_CHUNK = 1000  # Oracle allows at most 1000 items in one IN list
+REFRESH_IN_BACKGROUND_FROM = 20_000  # products; see CatalogSearch._catalog_for
 
 Sort = Literal["relevance", "price_asc", "price_desc"]
+log = structlog.get_logger(__name__)
 
 _STOPWORDS = frozenset(
     word
@@ -200,6 +203,8 @@ class CatalogSearch:
         self.index = index or vector_index_for(store.engine)
         self.indexer = Indexer(store, embedder, self.index, kb_dir=kb_dir, batch_size=batch_size)
         self._catalog: tuple[str, _Catalog] | None = None
+        self.refresh_in_background_from = REFRESH_IN_BACKGROUND_FROM
+        self._refreshing: threading.Thread | None = None
         self._sections: tuple[str, dict[int, int]] | None = None
         self._in_limit = IN_CHUNK if store.engine.dialect.name == "oracle" else None
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shopkeep-embed")
@@ -594,21 +599,46 @@ class CatalogSearch:
         return version
 
     def _catalog_for(self, version: str) -> _Catalog:
-        """The query parser and product lookups for the indexed catalog (rebuilt when the index version moves)."""
+        """The query parser and product lookups for the indexed catalog, rebuilt when the index version moves.
+
+        A catalog of at least ``refresh_in_background_from`` products takes seconds to load (about 4 s at 100k), so
+        when another process re-indexed it, searches keep its previous vocabulary while the new one loads on a
+        background thread; a smaller catalog, or the first load, is loaded at once."""
         with self._lock:
-            if self._catalog is None or self._catalog[0] != version:
-                with self.store.session() as session:
-                    products = session.list_products()
-                parser = QueryParser(products)
-                types = parser.product_types()
-                type_of = {pid: name for name, ids in types.items() for pid in ids}
-                d = rs.documents
-                with self.store.engine.connect() as conn:
-                    untyped = select(d.c.doc_id).where(_kind("product"), d.c.product_type.is_(None)).limit(1)
-                    typed = conn.scalar(untyped) is None
-                by_id = {p.product_id: p for p in products}
-                self._catalog = (version, _Catalog(parser, by_id, types, type_of, typed))
-            return self._catalog[1]
+            current = self._catalog
+            if current is not None and current[0] == version:
+                return current[1]
+            if current is not None and len(current[1].products) >= self.refresh_in_background_from:
+                if self._refreshing is None or not self._refreshing.is_alive():
+                    self._refreshing = threading.Thread(
+                        target=self._refresh_catalog, args=(version,), name="shopkeep-catalog", daemon=True
+                    )
+                    self._refreshing.start()
+                return current[1]
+            catalog = self._load_catalog()
+            self._catalog = (version, catalog)
+            return catalog
+
+    def _refresh_catalog(self, version: str) -> None:
+        try:
+            catalog = self._load_catalog()
+        except Exception:  # the next search tries again; until then the previous vocabulary serves
+            log.exception("catalog_refresh_failed", version=version)
+            return
+        with self._lock:
+            self._catalog = (version, catalog)
+        log.info("catalog_refreshed", version=version, products=len(catalog.products))
+
+    def _load_catalog(self) -> _Catalog:
+        with self.store.session() as session:
+            products = session.list_products()
+        parser = QueryParser(products)
+        types = parser.product_types()
+        type_of = {pid: name for name, ids in types.items() for pid in ids}
+        d = rs.documents
+        with self.store.engine.connect() as conn:
+            typed = conn.scalar(select(d.c.doc_id).where(_kind("product"), d.c.product_type.is_(None)).limit(1)) is None
+        return _Catalog(parser, {p.product_id: p for p in products}, types, type_of, typed)
 
     def _embed_soon(self, text: str) -> Future[Vector]:
         """Embed the query on the worker thread while the full-text search runs (both release the GIL)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -102,3 +103,22 @@ def test_a_new_embedder_rebuilds_every_vector_and_switching_back_is_free(store: 
         assert {"model": "test:hashing", "dimensions": "8"}.items() <= dict(rows).items()
     back = CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb").index_documents()
     assert back.vectors == back.documents and back.embedded == 0
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small catalog: reloads at once", "large: in the background"])
+def test_a_catalog_reindexed_by_another_process_gets_its_new_vocabulary(store: SqlCommerceStore, large: bool) -> None:
+    serving = CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb")
+    if large:
+        serving.refresh_in_background_from = 1  # the demo's 50 products count as large
+    assert serving.search("tea kettle").understood.startswith("Tea Kettle")
+    with store.session(write=True) as session:  # another process renames a product and re-indexes
+        session.connection.execute(update(t.products).where(t.products.c.name == "Tea Kettle").values(name="Samovar"))
+    CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb").index_documents()
+
+    first = serving.search("samovar")
+    assert first.understood.startswith("Samovar") is not large  # a large catalog answers from the old vocabulary
+    deadline = time.monotonic() + 30
+    while not serving.search("samovar").understood.startswith("Samovar"):
+        assert time.monotonic() < deadline, "the new vocabulary never loaded"
+        time.sleep(0.05)
+    assert serving.search("samovar").hits[0].name == "Samovar"
