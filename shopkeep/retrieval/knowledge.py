@@ -31,7 +31,7 @@ class KnowledgeChunk:
     text: str
     seq: int
     asked: tuple[str, ...] = ()
-    """How customers ask for this section (indexed with it, never quoted)."""
+    """How customers ask for this section (each indexed as a document of its own, never quoted)."""
 
     @property
     def key(self) -> str:
