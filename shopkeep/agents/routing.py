@@ -17,6 +17,7 @@ from shopkeep.agents.state import AGENTS, AgentName, ConversationState
 from shopkeep.llm.local.dialog import asks_for_answer
 from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.llm.local.policies._shop import ADD_OFFER, CHANGE_QUANTITY
+from shopkeep.llm.local.policies.support import HUMAN_OFFER
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
@@ -62,6 +63,13 @@ class LocalRouter:
         result = self._nlu.analyze(text)
         active = state.get("active_agent")
         asking = _asking_agent(state)
+        if (
+            _last_reply(state).endswith(HUMAN_OFFER)
+            and result.intent not in ("affirm", "deny")
+            and result.confidence >= SWITCH_WHILE_ANSWERING
+        ):
+            # The offer of a human is a yes/no question: "show me kettles" after it is a new request, not an answer.
+            asking = None
         agent = self._nlu.taxonomy.agent_for(result.intent)
         if self._knowledge_question(result):
             agent = active if active in ANSWER_ASIDES else "support"
