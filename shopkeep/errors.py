@@ -23,11 +23,15 @@
     ├── StoreError                  the database failed; nothing was written
     │   ├── StoreUnavailableError   down, unreachable or locked: retryable
     │   └── StoreIntegrityError     the database refused the write (constraint): terminal
-    └── RetrievalError              catalog or knowledge search cannot run; ``install`` says what would fix it
-        ├── EmbedderUnavailableError    the embedding model is not installed, or its service refused the call
-        │   └── EmbedderRetryableError  the embedding service is down or rate-limited: retryable
-        ├── VectorExtensionMissingError the database has no vector search (pgvector, sqlite-vec)
-        └── IndexNotReadyError          the store has not been indexed yet (``shopkeep index``)
+    ├── RetrievalError              catalog or knowledge search cannot run; ``install`` says what would fix it
+    │   ├── EmbedderUnavailableError    the embedding model is not installed, or its service refused the call
+    │   │   └── EmbedderRetryableError  the embedding service is down or rate-limited: retryable
+    │   ├── VectorExtensionMissingError the database has no vector search (pgvector, sqlite-vec)
+    │   └── IndexNotReadyError          the store has not been indexed yet (``shopkeep index``)
+    └── ShopDataError               a shop's own data (profile, import files) was refused; nothing was written
+        ├── ShopExistsError         ``shopkeep init`` on a store that already holds a shop (without ``--force``)
+        ├── UnknownFormatError      an import file in no supported format (``supported``)
+        └── ImportRowError          one row of an import file is invalid (``path``, ``line``, ``column``)
 
 ``RetryableError`` marks the errors worth retrying; retryable vs terminal is a type, never a string.
 The API maps these to status codes in one place; tool errors become structured tool messages.
@@ -197,3 +201,29 @@ class VectorExtensionMissingError(RetrievalError):
 
 class IndexNotReadyError(RetrievalError):
     """The catalog or knowledge base has not been indexed in this store."""
+
+
+class ShopDataError(ShopkeepError):
+    """A shop's own data (its profile, an import file) was refused; nothing was written."""
+
+
+class ShopExistsError(ShopDataError):
+    """``shopkeep init`` found a shop already in the store (and was not told to replace it)."""
+
+
+class UnknownFormatError(ShopDataError):
+    """An import file is in none of the supported formats; ``supported`` names them."""
+
+    def __init__(self, message: str, *, supported: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.supported = supported
+
+
+class ImportRowError(ShopDataError):
+    """One row of an import file is invalid: ``"broken.csv line 3: Variant Price 'twelve' is not a number"``."""
+
+    def __init__(self, path: str, line: int, column: str, problem: str) -> None:
+        super().__init__(f"{path} line {line}: {column} {problem}")
+        self.path = path
+        self.line = line
+        self.column = column

@@ -28,6 +28,7 @@ from shopkeep.llm.providers import brain_factory, get_chat_model
 from shopkeep.payments.vault import default_vault
 from shopkeep.retrieval.search import CatalogSearch
 from shopkeep.settings import Settings
+from shopkeep.shop.profile import ProfileSource, ShopProfiles
 from shopkeep.store.base import CommerceStore
 from shopkeep.store.sql import SqlCommerceStore
 
@@ -41,10 +42,10 @@ def local_brains(nlu: NLU) -> Any:
     return brain_for
 
 
-def prompt_registry(settings: Settings) -> PromptRegistry:
-    """The prompt files with the store's policy and the configured experiment."""
+def prompt_registry(settings: Settings, shop: ProfileSource) -> PromptRegistry:
+    """The prompt files for a shop (its name and policy, as its profile is now) and the configured experiment."""
     experiment = Experiment.from_settings(settings.experiment)
-    return PromptRegistry.load(settings.data_dir / "policy.md", experiment=experiment)
+    return PromptRegistry.load(shop, experiment=experiment)
 
 
 def build_deps(
@@ -63,7 +64,7 @@ def build_deps(
     nlu = nlu or NLU.load(settings)
     if retrieval is None and isinstance(store, SqlCommerceStore):
         retrieval = CatalogSearch.from_settings(store, settings)
-    prompts = prompts or prompt_registry(settings)
+    prompts = prompts or prompt_registry(settings, ShopProfiles.from_settings(store, settings))
     brains = brain_factory(settings, AGENTS, local_brains(nlu), transport=transport)
     router: Router = LocalRouter(nlu)
     if settings.llm.router == "llm" and ModelConfig.for_agent(settings.llm, "router").provider != "local":
@@ -103,12 +104,12 @@ def build_service(
     retrieval: CatalogSearch | None = None,
 ) -> ConversationService:
     """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``)."""
-    prompts = prompt_registry(settings)
+    prompts = prompt_registry(settings, ShopProfiles.from_settings(store, settings))
     deps = build_deps(settings, store, nlu=nlu, transport=transport, retrieval=retrieval, prompts=prompts)
     return ConversationService(
         build_graph(deps, checkpointer=checkpointer),
         store,
         variant_of=prompts.experiment.assign,
         vault=default_vault(settings.payments),
-        policy=prompts.policy.text,
+        policy=lambda: prompts.policy.text,
     )

@@ -32,20 +32,18 @@ log = structlog.get_logger(__name__)
 
 
 def store_policy(deps: AgentDeps) -> str:
-    """The store policy text the brains are given: the promises it makes are permitted in replies."""
+    """The shop's policy text the brains are given now: the promises it makes are permitted in replies."""
     policy = getattr(deps.prompts, "policy", None)
     return policy.text if isinstance(policy, Policy) else ""
 
 
 def output_guard_node(deps: AgentDeps) -> Any:
-    policy = store_policy(deps)
-
     def run(state: ConversationState) -> dict[str, Any]:
         """Checks the reply, repairs or replaces it, and prepends any notices from the input rails."""
         last = state["messages"][-1]
         if not isinstance(last, AIMessage) or last.tool_calls:
             return {}
-        facts = conversation_facts(deps.store, state["messages"], state.get("customer_id"), policy)
+        facts = conversation_facts(deps.store, state["messages"], state.get("customer_id"), store_policy(deps))
         check = check_reply(str(last.content), facts)
         trips = list(check.trips)
         reply = last

@@ -62,8 +62,8 @@ class ConversationService:
     """Runs turns on a compiled graph with a checkpointer; one turn at a time per conversation.
 
     ``variant_of`` assigns a conversation its experiment variant (stable per id); it is put in the graph state and
-    recorded on every event. ``policy`` is the store policy text the brains follow; streamed replies are checked
-    against it (``llm.streaming``), as the graph's output guard checks the final reply.
+    recorded on every event. ``policy`` gives the shop's policy text the brains follow, as it is now; streamed replies
+    are checked against it (``llm.streaming``), as the graph's output guard checks the final reply.
     """
 
     def __init__(
@@ -73,11 +73,11 @@ class ConversationService:
         *,
         variant_of: Callable[[str], str | None] | None = None,
         vault: CardVault | None = None,
-        policy: str = "",
+        policy: Callable[[], str] | None = None,
     ) -> None:
         self._graph = graph
         self._store = store
-        self.policy = policy
+        self._policy = policy
         self._vault = vault
         self._variant_of = variant_of
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -85,6 +85,11 @@ class ConversationService:
     @property
     def store(self) -> CommerceStore:
         return self._store
+
+    @property
+    def policy(self) -> str:
+        """The shop's policy text now (empty when the service was built without one)."""
+        return self._policy() if self._policy is not None else ""
 
     def values(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's graph state as last checkpointed (empty before its first turn)."""

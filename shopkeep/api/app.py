@@ -22,6 +22,7 @@ from shopkeep.api.web import install_web_chat
 from shopkeep.errors import StoreError
 from shopkeep.guardrails.ratelimit import RateLimiter, RateRules, rate_limiter
 from shopkeep.settings import Settings
+from shopkeep.shop.profile import ShopProfiles
 from shopkeep.store import CommerceStore
 
 DESCRIPTION = """
@@ -77,6 +78,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.shop = ShopProfiles.from_settings(store, settings)
     app.state.limiter = limiter or rate_limiter(settings)
     app.state.message_rules = RateRules.for_messages(settings.limits)
     app.state.idempotency_wait_s = IDEMPOTENCY_WAIT_S

@@ -12,7 +12,8 @@ from rich.console import Console
 from shopkeep.errors import StoreError
 from shopkeep.settings import get_settings
 from shopkeep.store import SqlCommerceStore, open_store
-from shopkeep.store.seed import demo_db_path, read_tau2_db, seed
+from shopkeep.store.seed import seed_demo
+from shopkeep.store.shop import shop_records
 
 console = Console(stderr=True)
 
@@ -27,17 +28,24 @@ def store_url(url: str | None) -> str:
 
 
 def open_cli_store(url: str | None, *, seed_if_empty: bool = False) -> SqlCommerceStore:
-    """Open (and migrate) the store; the embedded default is seeded with the demo store on first use."""
+    """Open (and migrate) the store; the embedded default is seeded with the demo store on first use (unless a shop
+    was initialized there)."""
     resolved = store_url(url)
     try:
         store = open_store(resolved)
-        if seed_if_empty and store.is_empty():
-            seed(store, read_tau2_db(demo_db_path(get_settings().data_dir)))
+        if seed_if_empty and store.is_empty() and not _holds_a_shop(store):
+            seed_demo(store, get_settings().data_dir)
     except StoreError as exc:
         fail(exc.message)
     except ImportError as exc:
         fail(str(exc))
     return store
+
+
+def _holds_a_shop(store: SqlCommerceStore) -> bool:
+    """A shop made with ``shopkeep init`` may have no products yet: it is never replaced by the demo."""
+    with store.session() as session:
+        return shop_records(session).profile() is not None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, fail, open_cli_store
 from shopkeep.errors import StoreError
 from shopkeep.settings import Settings, get_settings
+from shopkeep.shop.profile import ShopProfiles
 from shopkeep.store import SqlCommerceStore, open_store
-from shopkeep.store.seed import demo_db_path, read_tau2_db, seed
+from shopkeep.store.seed import seed_demo
 
 if TYPE_CHECKING:
     from shopkeep.agents.service import ConversationService
@@ -106,7 +108,7 @@ def _script_store(url: str | None, settings: Settings) -> Iterator[tuple[SqlComm
     try:
         if url is None:
             commerce = open_store(f"sqlite:///{workdir / 'store.db'}")
-            seed(commerce, read_tau2_db(demo_db_path(settings.data_dir)))
+            seed_demo(commerce, settings.data_dir)
         else:
             commerce = open_cli_store(url)
         yield commerce, f"sqlite:///{workdir / 'checkpoints.db'}"
@@ -146,11 +148,12 @@ def _interactive(settings: Settings, commerce: SqlCommerceStore) -> None:
             NLU.load(settings).warm_up()
             service = build_service(settings, commerce, checkpointer)
         conversation_id = service.start(channel="cli")
+        shop = escape(ShopProfiles.from_settings(commerce, settings).current().name)
         out.print(
             Panel.fit(
-                "Hi! I'm the Shopkeep assistant: products, your cart, and your orders.\n"
+                f"Hi! I'm the {shop} assistant: products, your cart, and your orders.\n"
                 "[dim]Type a message; /quit (or Ctrl-D) to leave.[/dim]",
-                title="Shopkeep",
+                title=shop,
                 border_style="blue",
             )
         )

@@ -10,6 +10,7 @@ from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
 from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
 from shopkeep.cli.serve import serve_command
+from shopkeep.cli.shop_cmds import init_command
 from shopkeep.cli.store_cmds import seed_command, store_app
 from shopkeep.cli.tools_cmds import tools_app
 from shopkeep.observability import configure_logging
@@ -28,6 +29,7 @@ def _configure() -> None:
     configure_logging(get_settings())
 
 
+app.command("init")(init_command)
 app.command("seed")(seed_command)
 app.command("serve")(serve_command)
 app.command("chat")(chat_command)

@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopkeep.cli._common import fail, print_json
+from shopkeep.cli._common import StoreOption, fail, open_cli_store, print_json
 from shopkeep.settings import get_settings
+from shopkeep.shop.profile import FixedProfile, ShopProfiles
 
 if TYPE_CHECKING:
     from shopkeep.llm.prompts import PromptRegistry
@@ -19,16 +20,21 @@ if TYPE_CHECKING:
 prompts_app = typer.Typer(help="List, show and compare the agents' versioned prompts.", no_args_is_help=True)
 
 
-def _registry() -> PromptRegistry:
+def _registry(store: str | None) -> PromptRegistry:
+    """The prompts rendered for the shop of ``store`` (its name and policy; the demo's for a store without one)."""
     from shopkeep.llm.experiments import Experiment
     from shopkeep.llm.prompts import PromptRegistry
 
     settings = get_settings()
+    opened = open_cli_store(store)
     try:
         experiment = Experiment.from_settings(settings.experiment)
-        registry = PromptRegistry.load(settings.data_dir / "policy.md", experiment=experiment)
+        shop = FixedProfile(ShopProfiles.from_settings(opened, settings).current())
+        registry = PromptRegistry.load(shop, experiment=experiment)
     except (OSError, ValueError) as exc:  # PromptError is a ValueError
         fail(str(exc))
+    finally:
+        opened.close()
     return registry
 
 
@@ -41,9 +47,11 @@ def _parse_ref(ref: str) -> tuple[str, int | None]:
 
 
 @prompts_app.command("list")
-def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False, store: StoreOption = None
+) -> None:
     """Every prompt file: agent, version, whether it is the default, and what it is for."""
-    registry = _registry()
+    registry = _registry(store)
     rows = [
         {
             "ref": t.ref,
@@ -80,11 +88,12 @@ def _experiment(registry: PromptRegistry) -> dict[str, object] | None:
 def show_command(
     ref: Annotated[str, typer.Argument(help="AGENT (its default version) or AGENT@VERSION, e.g. orders@2.")],
     raw: Annotated[bool, typer.Option("--raw", help="The file's body, with the policy references unexpanded.")] = False,
+    store: StoreOption = None,
 ) -> None:
-    """A prompt as the agent receives it (the store policy included), or its raw body."""
+    """A prompt as the agent receives it (the shop's name and policy included), or its raw body."""
     from shopkeep.llm.prompts import PromptError
 
-    registry = _registry()
+    registry = _registry(store)
     agent, version = _parse_ref(ref)
     try:
         template = registry.template(agent, version)
@@ -101,11 +110,12 @@ def diff_command(
     raw: Annotated[
         bool, typer.Option("--raw", help="Compare the files' bodies, policy references unexpanded.")
     ] = False,
+    store: StoreOption = None,
 ) -> None:
     """A unified diff of two prompts as rendered (or raw). Exit code 1 when they differ, like diff(1)."""
     from shopkeep.llm.prompts import PromptError
 
-    registry = _registry()
+    registry = _registry(store)
     try:
         a, b = (registry.template(*_parse_ref(ref)) for ref in (old, new))
     except PromptError as exc:

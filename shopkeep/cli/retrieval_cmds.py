@@ -64,14 +64,16 @@ def run_index(search: CatalogSearch, *, rebuild: bool = False, raise_errors: boo
     return report
 
 
-def index_for_search(store: SqlCommerceStore) -> IndexReport | None:
-    """Index a store for search, or say why search will not work and what to install (commerce still does)."""
+def index_for_search(store: SqlCommerceStore, *, check: bool = True) -> IndexReport | None:
+    """Index a store for search, or say why search will not work and what to install (commerce still does).
+    ``check``: also load the embedding model, so a search right after finds it ready."""
     from shopkeep.retrieval.search import CatalogSearch
 
     try:
         search = CatalogSearch.from_settings(store, get_settings())
         report = run_index(search, raise_errors=True)
-        search.check()  # an index built from the cache never loaded the model: make sure it loads
+        if check:
+            search.check()  # an index built from the cache never loaded the model: make sure it loads
         return report
     except (RetrievalError, ImportError) as exc:
         console.print(f"[yellow]warning:[/yellow] search is not available: {_explain(exc)}")

@@ -12,7 +12,7 @@ import typer
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
 from shopkeep.cli.retrieval_cmds import index_for_search
 from shopkeep.settings import get_settings
-from shopkeep.store.seed import demo_db_path, export, read_tau2_db, seed
+from shopkeep.store.seed import demo_db_path, export, seed_demo
 
 store_app = typer.Typer(help="Inspect and move store data.", no_args_is_help=True)
 
@@ -23,14 +23,15 @@ def seed_command(
     reset: Annotated[bool, typer.Option(help="Delete the catalog, customers and orders first.")] = False,
     index: Annotated[bool, typer.Option(help="Index the catalog and knowledge base for search.")] = True,
 ) -> None:
-    """Load the demo store (τ²-bench retail data) into the store, and index it for search; records already there
-    are kept."""
-    path = source or demo_db_path(get_settings().data_dir)
+    """Load the demo store (τ²-bench retail data) into the store, give it the demo's profile (name and policy), and
+    index it for search; records already there are kept."""
+    data_dir = get_settings().data_dir
+    path = source or demo_db_path(data_dir)
     if not path.is_file():
         fail(f"no such file: {path}")
     started = time.perf_counter()
     target = open_cli_store(store)
-    added = seed(target, read_tau2_db(path), reset=reset)
+    added = seed_demo(target, data_dir, source=path, reset=reset)
     console.print(
         f"seeded {target.url}: +{added['products']} products, +{added['customers']} customers, "
         f"+{added['orders']} orders in {time.perf_counter() - started:.2f}s"

@@ -34,6 +34,7 @@ from shopkeep.retrieval.embedders.cache import EmbeddingCache
 from shopkeep.retrieval.indexes.base import Vector, VectorIndex
 from shopkeep.retrieval.knowledge import KnowledgeChunk, asked_key, load_knowledge_base
 from shopkeep.retrieval.query import product_type_names
+from shopkeep.store.shop import shop_records
 from shopkeep.store.sql import SqlCommerceStore
 
 ProgressFn = Callable[[int, int], None]
@@ -204,9 +205,13 @@ class Indexer:
         self.cache = EmbeddingCache(embedder, store.engine)
 
     def desired(self) -> list[SearchDocument]:
+        """The documents the store should have: its catalog, and the help pages of ``kb_dir`` for the demo shop (a
+        shop of its own never gets the demo's pages)."""
         with self.store.session() as session:
             products = session.list_products()
-        chunks = load_knowledge_base(self.kb_dir) if self.kb_dir is not None else []
+            profile = shop_records(session).profile()
+        demo = profile is None or profile.demo
+        chunks = load_knowledge_base(self.kb_dir) if self.kb_dir is not None and demo else []
         return catalog_documents(products) + knowledge_documents(chunks)
 
     def sync(

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from shopkeep.store.types import EmptyableString, JSONText, MoneyAmount
+from shopkeep.store.types import EmptyableString, EmptyableText, JSONText, MoneyAmount
 
 metadata = MetaData(
     naming_convention={
@@ -253,4 +253,28 @@ gateway_records = Table(
     Column("payload", JSONText, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# the shop itself: its profile, and a counter per kind of shop data so every process notices another's change ------
+
+shop_profile = Table(
+    "shop_profile",
+    metadata,
+    Column("shop_key", String(16), primary_key=True),
+    Column("name", String(TEXT), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("locale", String(35), nullable=False),
+    Column("support_hours", EmptyableString(TEXT), nullable=True),
+    Column("policy", EmptyableText, nullable=True),
+    Column("demo", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+shop_changes = Table(
+    "shop_changes",
+    metadata,
+    Column("topic", String(32), primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )

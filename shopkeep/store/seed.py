@@ -1,7 +1,9 @@
 """The demo store: load τ²-bench's retail ``db.json`` into any backend, and export a store back to that layout.
 
 Seeding is idempotent: records already in the store are left as they are (``reset=True`` starts over).
-The export writes τ²'s layout (``products``, ``users``, ``orders``) with amounts as JSON numbers.
+``seed_demo`` also gives the store the demo's profile (its name and ``data/policy.md``), which is what a store
+without a profile is taken to be. The export writes τ²'s layout (``products``, ``users``, ``orders``) with amounts
+as JSON numbers.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from shopkeep.domain import Customer, Order, Product
+from shopkeep.domain.shop import DEMO_SHOP_NAME, ShopProfile
 from shopkeep.store import schema as t
 from shopkeep.store.payments import seed_promo_codes
+from shopkeep.store.shop import shop_records
 from shopkeep.store.sql import (
     SqlCommerceStore,
     _address_values,
@@ -46,8 +50,27 @@ class StoreData:
     orders: list[Order]
 
 
+DEMO_SUPPORT_HOURS = "Monday to Friday, 8 am to 8 pm Eastern Time"
+
+
 def demo_db_path(data_dir: Path) -> Path:
     return data_dir / "tau2_retail" / "db.json"
+
+
+def demo_profile(data_dir: Path) -> ShopProfile:
+    """The demo store's profile: its name, US dollars, and the policy in ``data/policy.md``."""
+    policy = (data_dir / "policy.md").read_text(encoding="utf-8").strip()
+    return ShopProfile(name=DEMO_SHOP_NAME, support_hours=DEMO_SUPPORT_HOURS, policy=policy, demo=True)
+
+
+def seed_demo(
+    store: SqlCommerceStore, data_dir: Path, *, source: Path | None = None, reset: bool = False
+) -> dict[str, int]:
+    """Seed the demo store (``source``: another τ² ``db.json``) and give the store the demo's profile."""
+    added = seed(store, read_tau2_db(source or demo_db_path(data_dir)), reset=reset)
+    with store.session(write=True) as session:
+        shop_records(session).save_profile(demo_profile(data_dir))
+    return added
 
 
 def read_tau2_db(path: Path) -> StoreData:
@@ -67,7 +90,7 @@ def seed(store: SqlCommerceStore, data: StoreData, *, reset: bool = False) -> di
         conn = session.connection
         if reset:
             for table in reversed(t.metadata.sorted_tables):
-                if table.name not in ("carts", "escalations", "conversation_events"):
+                if table.name not in ("carts", "escalations", "conversation_events", "shop_changes"):
                     conn.execute(delete(table))
         have_products = set(conn.scalars(select(t.products.c.product_id)))
         have_customers = set(conn.scalars(select(t.customers.c.user_id)))
@@ -155,6 +178,7 @@ def seed(store: SqlCommerceStore, data: StoreData, *, reset: bool = False) -> di
             _insert(conn, table, [row for o in orders for row in rows_of(o)])
         added.update(products=len(products), customers=len(customers), orders=len(orders))
         seed_promo_codes(session)
+        shop_records(session).bump("catalog", "customers")
     return added
 
 

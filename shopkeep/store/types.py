@@ -24,6 +24,16 @@ class EmptyableString(TypeDecorator[str]):
         return value or ""
 
 
+class EmptyableText(TypeDecorator[str]):
+    """Long text that may be empty: NULL (Oracle's empty CLOB) reads back as ``''``."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str:
+        return value or ""
+
+
 class JSONText(TypeDecorator[Any]):
     """A JSON value stored as text (compact, key order kept)."""
 

@@ -4,9 +4,10 @@
   "use strict";
 
   const STORAGE_KEY = "shopkeep.conversation";
+  const SHOP_NAME = document.body.dataset.shopName || "the shop";
   const WELCOME =
-    "Hi! I'm the Shopkeep assistant. I can help you find products, manage your cart, and track, cancel or change " +
-    "your orders. How can I help today?";
+    `Hi! I'm the ${SHOP_NAME} assistant. I can help you find products, manage your cart, and track, cancel or ` +
+    "change your orders. How can I help today?";
   const TOOL_LABELS = {
     find_user_id_by_email: "Verified your identity",
     find_user_id_by_name_zip: "Verified your identity",

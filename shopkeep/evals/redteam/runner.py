@@ -35,6 +35,7 @@ from shopkeep.payments.vault import default_vault
 from shopkeep.retrieval.embedders import Embedder, get_embedder
 from shopkeep.retrieval.search import CatalogSearch
 from shopkeep.settings import Settings
+from shopkeep.shop.profile import FixedProfile, ShopProfiles
 from shopkeep.store import SqlCommerceStore
 
 Brain = Literal["local", "compromised"]
@@ -90,10 +91,12 @@ class RedTeamRunner:
         self._workdir = workdir
         self._nlu = nlu or NLU.load(settings)
         self._embedder: Embedder = get_embedder(settings)
-        self._prompts = prompt_registry(settings)
         self._confirm_tools = frozenset(t.name for t in agent_registry() if t.confirm)
         with template.fresh(workdir, local=True) as store:
             self.before = Snapshot.of(store)
+            # every case runs on a copy of the same store: one shop, its prompts rendered once
+            shop = FixedProfile(ShopProfiles.from_settings(store, settings).current())
+        self._prompts = prompt_registry(settings, shop)
         self.index = StoreIndex.of(self.before)
 
     def run(self, case: RedTeamCase, brain: Brain) -> CaseResult:

@@ -1,10 +1,13 @@
 """Versioned system prompts, one file per agent and version (``orders.v1.md``), and the registry that resolves them.
 
 Each file starts with YAML front matter (``id``, ``version``, ``agent``, ``description``; ``draft: true`` keeps a
-version out of the default). The body may include the store's own policy by reference, never by copy:
-``{{policy}}`` includes all of ``data/policy.md``, ``{{policy: Heading; Other heading}}`` only those sections. An
-agent's default prompt is its highest non-draft version; an experiment variant may pin another
-(see ``shopkeep.llm.experiments``).
+version out of the default). The body names the shop as ``{{shop_name}}`` and includes the shop's own policy (its
+profile's, see ``shopkeep.shop.profile``) by reference, never by copy: ``{{policy}}`` includes all of it,
+``{{policy: Heading; Other heading}}`` only those sections. The demo's policy must have every section a prompt
+names; a shop's own policy need not follow the demo's headings, so a prompt whose sections it lacks gets the whole
+policy. Prompts are rendered for the profile as it is now: when another process changes the shop, the next
+conversation turn uses the new name and policy. An agent's default prompt is its highest non-draft version; an
+experiment variant may pin another (see ``shopkeep.llm.experiments``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from typing import Any
 import yaml
 from langchain_core.messages import SystemMessage
 
+from shopkeep.domain.shop import DEMO_SHOP_NAME, ShopProfile
 from shopkeep.llm.experiments import Experiment
+from shopkeep.shop.profile import FixedProfile, ProfileSource
 
 PROMPTS_DIR = Path(__file__).parent
 _FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
 _INCLUDE = re.compile(r"\{\{\s*policy\s*(?::(?P<sections>[^}]*))?\}\}")
+_SHOP_NAME = re.compile(r"\{\{\s*shop_name\s*\}\}")
 _HEADING = re.compile(r"^## +(?P<title>.+?)\s*$", re.MULTILINE)
 
 
@@ -68,13 +74,19 @@ class PromptTemplate:
 
 @dataclass(frozen=True)
 class Policy:
-    """The store policy text, split into its ``##`` sections."""
+    """The shop's policy text, split into its ``##`` sections. ``strict``: a prompt naming a section the text lacks
+    is an error (the demo's policy); otherwise such a prompt gets the whole text (a shop's own policy)."""
 
     text: str
+    strict: bool = True
 
     @classmethod
     def read(cls, path: Path) -> Policy:
         return cls(path.read_text(encoding="utf-8").strip())
+
+    @classmethod
+    def of(cls, profile: ShopProfile) -> Policy:
+        return cls(profile.policy.strip(), strict=profile.demo)
 
     @cached_property
     def sections(self) -> dict[str, str]:
@@ -89,8 +101,10 @@ class Policy:
             return self.text
         wanted = [s.strip() for s in sections.split(";") if s.strip()]
         missing = [s for s in wanted if s not in self.sections]
-        if missing:
+        if missing and self.strict:
             raise PromptError(f"no policy section {', '.join(map(repr, missing))}; have {list(self.sections)}")
+        if missing:
+            return self.text
         return "Store policy (excerpts):\n\n" + "\n\n".join(self.sections[s] for s in wanted)
 
 
@@ -114,22 +128,29 @@ class Prompt:
 
 
 class PromptRegistry:
-    """Every prompt file of a directory; resolves ``agent -> version`` (with an experiment's pins) and renders."""
+    """Every prompt file of a directory; resolves ``agent -> version`` (with an experiment's pins) and renders them
+    for the shop's current profile."""
 
-    def __init__(self, templates: list[PromptTemplate], policy: Policy, experiment: Experiment | None = None) -> None:
+    def __init__(
+        self, templates: list[PromptTemplate], shop: ProfileSource, experiment: Experiment | None = None
+    ) -> None:
         self._templates = {(t.agent, t.version): t for t in templates}
         if len(self._templates) != len(templates):
             raise PromptError("two prompt files share an agent and a version")
-        self.policy = policy
+        self.shop = shop
         self.experiment = experiment or Experiment()
-        self._rendered: dict[tuple[str, int], str] = {}
+        self._rendered: tuple[ShopProfile, dict[tuple[str, int], str]] | None = None
 
     @classmethod
     def load(
-        cls, policy_path: Path, directory: Path = PROMPTS_DIR, experiment: Experiment | None = None
+        cls, shop: ProfileSource | Path, directory: Path = PROMPTS_DIR, experiment: Experiment | None = None
     ) -> PromptRegistry:
+        """The prompt files of ``directory`` for a shop (``shop``: its profile source, or a policy file of the demo)."""
+        if isinstance(shop, Path):
+            policy = Policy.read(shop).text
+            shop = FixedProfile(ShopProfile(name=DEMO_SHOP_NAME, policy=policy, demo=True))
         templates = [PromptTemplate.read(p) for p in sorted(directory.glob("*.md"))]
-        registry = cls(templates, Policy.read(policy_path), experiment)
+        registry = cls(templates, shop, experiment)
         for template in templates:  # fail at start-up, not on the first conversation that needs the prompt
             registry.render(template)
         for variant, pins in registry.experiment.variants.items():
@@ -159,11 +180,22 @@ class PromptRegistry:
             raise PromptError(f"no prompt for agent {agent!r}")
         return candidates[-1]
 
+    @property
+    def policy(self) -> Policy:
+        """The shop's policy as its profile is now."""
+        return Policy.of(self.shop.current())
+
     def render(self, template: PromptTemplate) -> str:
+        profile = self.shop.current()
+        if self._rendered is None or self._rendered[0] != profile:
+            self._rendered = (profile, {})
+        rendered = self._rendered[1]
         key = (template.agent, template.version)
-        if key not in self._rendered:
-            self._rendered[key] = _INCLUDE.sub(lambda m: self.policy.include(m.group("sections")), template.body)
-        return self._rendered[key]
+        if key not in rendered:
+            policy = Policy.of(profile)
+            body = _INCLUDE.sub(lambda m: policy.include(m.group("sections")), template.body)
+            rendered[key] = _SHOP_NAME.sub(lambda _: profile.name, body)
+        return rendered[key]
 
     def resolve(self, agent: str, conversation_id: str | None = None, variant: str | None = None) -> Prompt:
         """The prompt an agent uses in a conversation: its variant's pinned version, else the default."""

@@ -1,0 +1,65 @@
+"""The one accessor of the shop's profile: ``ShopProfiles.current()``.
+
+Every process (API workers, the CLI, evals) reads the profile from the store, so they all agree on the shop's
+name, currency and policy. Each call reads the profile's change counter (one primary-key row) and reloads the
+profile only when it moved, so a process notices another's ``shopkeep init`` on its next call, as catalog search
+notices another process's re-indexing. A store without a profile holds the demo: its profile is
+``seed.demo_profile`` (the demo's name and ``data/policy.md``).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from shopkeep.domain.shop import ShopProfile
+from shopkeep.settings import Settings
+from shopkeep.store.base import CommerceStore
+from shopkeep.store.seed import demo_profile
+from shopkeep.store.shop import shop_records
+
+
+class ProfileSource(Protocol):
+    """Where a component reads the shop's profile from (``ShopProfiles`` in the running product)."""
+
+    def current(self) -> ShopProfile: ...
+
+
+class ShopProfiles:
+    """The current profile of one store's shop, cached per profile revision."""
+
+    def __init__(self, store: CommerceStore, data_dir: Path) -> None:
+        self._store = store
+        self._data_dir = data_dir
+        self._cached: tuple[int, ShopProfile] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, store: CommerceStore, settings: Settings) -> ShopProfiles:
+        return cls(store, settings.data_dir)
+
+    def current(self) -> ShopProfile:
+        """The shop's profile as the store holds it now."""
+        with self._store.session() as session:
+            records = shop_records(session)
+            revision = records.revision("profile")
+            cached = self._cached
+            if cached is not None and cached[0] == revision:
+                return cached[1]
+            profile = records.profile()
+        if profile is None:
+            profile = demo_profile(self._data_dir)
+        with self._lock:
+            self._cached = (revision, profile)
+        return profile
+
+
+class FixedProfile:
+    """A profile that never changes: for graphs built without a store profile (tests, tools run alone)."""
+
+    def __init__(self, profile: ShopProfile) -> None:
+        self._profile = profile
+
+    def current(self) -> ShopProfile:
+        return self._profile

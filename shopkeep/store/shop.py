@@ -1,0 +1,105 @@
+"""Persistence of the shop itself: its profile, and one change counter per kind of shop data.
+
+The profile is one row (``shop_profile``); a store without it holds the demo (see ``seed.demo_profile``). Every
+write to shop data bumps its topic's counter in ``shop_changes`` inside the same transaction, so a process that
+caches something built from that data (the profile, a vocabulary) reads one small row to know whether it is still
+current, the way catalog search compares the index version. Like the payments tables, these are kept out of the
+``StoreSession`` Protocol: the SQL session is the one implementation behind every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
+
+from shopkeep.domain.shop import ShopProfile
+from shopkeep.store import schema as t
+from shopkeep.store.base import StoreSession
+from shopkeep.store.payments import now_utc
+from shopkeep.store.sql import SqlSession
+
+Topic = Literal["profile", "catalog", "knowledge", "customers"]
+TOPICS: tuple[Topic, ...] = ("profile", "catalog", "knowledge", "customers")
+_KEY = "shop"
+
+
+@dataclass(frozen=True)
+class ShopContents:
+    """How much a store holds: what ``shopkeep init`` refuses to replace without ``--force``."""
+
+    profile: ShopProfile | None
+    products: int
+    customers: int
+    orders: int
+
+    @property
+    def empty(self) -> bool:
+        return self.profile is None and not (self.products or self.customers or self.orders)
+
+
+class ShopRecords:
+    """The shop's own tables, inside one store transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def profile(self) -> ShopProfile | None:
+        row = self._conn.execute(select(t.shop_profile).where(t.shop_profile.c.shop_key == _KEY)).first()
+        if row is None:
+            return None
+        return ShopProfile(
+            name=row.name,
+            currency=row.currency,
+            locale=row.locale,
+            support_hours=row.support_hours,
+            policy=row.policy,
+            demo=row.demo,
+        )
+
+    def save_profile(self, profile: ShopProfile) -> None:
+        values = {**profile.model_dump(), "updated_at": now_utc()}
+        table = t.shop_profile
+        if not self._conn.execute(update(table).where(table.c.shop_key == _KEY).values(**values)).rowcount:
+            self._conn.execute(insert(table).values(shop_key=_KEY, **values))
+        self.bump("profile")
+
+    def revisions(self) -> dict[Topic, int]:
+        """Each topic's change counter (0: never changed through these tables)."""
+        found = {row.topic: int(row.revision) for row in self._conn.execute(select(t.shop_changes))}
+        return {topic: found.get(topic, 0) for topic in TOPICS}
+
+    def revision(self, topic: Topic) -> int:
+        table = t.shop_changes
+        return int(self._conn.scalar(select(table.c.revision).where(table.c.topic == topic)) or 0)
+
+    def bump(self, *topics: Topic) -> None:
+        """Count a change of each topic (inside the transaction that makes it, so readers see both or neither)."""
+        table = t.shop_changes
+        moment = now_utc()
+        for topic in topics:
+            query = update(table).where(table.c.topic == topic)
+            if not self._conn.execute(query.values(revision=table.c.revision + 1, changed_at=moment)).rowcount:
+                self._conn.execute(insert(table).values(topic=topic, revision=1, changed_at=moment))
+
+    def contents(self) -> ShopContents:
+        def count(table: Table) -> int:
+            return int(self._conn.scalar(select(func.count()).select_from(table)) or 0)
+
+        return ShopContents(self.profile(), count(t.products), count(t.customers), count(t.orders))
+
+    def clear(self) -> None:
+        """Delete every record of the shop (catalog, customers, orders, carts, payments, tickets, events, profile);
+        the change counters stay and move on, so caches elsewhere notice."""
+        for table in reversed(t.metadata.sorted_tables):
+            if table is not t.shop_changes:
+                self._conn.execute(delete(table))
+        self.bump(*TOPICS)
+
+
+def shop_records(session: StoreSession) -> ShopRecords:
+    """The shop tables of a store session (every backend's session is a ``SqlSession``)."""
+    if not isinstance(session, SqlSession):
+        raise TypeError(f"shop data needs the SQL store session, not {type(session).__name__}")
+    return ShopRecords(session.connection)
