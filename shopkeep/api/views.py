@@ -50,6 +50,7 @@ class ProductCard(BaseModel):
     variant_count: int = Field(description="How many variants the card stands for.")
     variants: list[VariantView] = Field(description=f"Up to {MAX_VARIANTS} variants, in-stock first.")
     item_id: str | None = Field(default=None, description="Set when the card is one specific variant.")
+    image_url: str | None = Field(default=None, description="The product's picture, when the catalog has one.")
 
 
 class CartLineView(BaseModel):
@@ -87,6 +88,12 @@ def _option_values(variants: Iterable[Mapping[str, str]]) -> dict[str, list[str]
     return options
 
 
+def _image(raw: Mapping[str, Any]) -> str | None:
+    """An image address a card may show: http(s) only (a catalog could hold anything)."""
+    value = raw.get("image_url")
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
+
+
 def _card(raw: Mapping[str, Any]) -> ProductCard | None:
     """A card from a product or a search hit; None when the output is neither."""
     if "name" not in raw or "product_id" not in raw:
@@ -106,6 +113,7 @@ def _card(raw: Mapping[str, Any]) -> ProductCard | None:
             in_stock=sum(v.available for v in variants),
             variant_count=len(variants),
             variants=variants[:MAX_VARIANTS],
+            image_url=_image(raw),
         )
     if raw.get("price") is None:
         return None
@@ -126,6 +134,7 @@ def _card(raw: Mapping[str, Any]) -> ProductCard | None:
         if item_id
         else [],
         item_id=str(item_id) if item_id else None,
+        image_url=_image(raw),
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from shopkeep.cli.catalog_cmds import catalog_app
 from shopkeep.cli.chat_cmds import chat_command
 from shopkeep.cli.eval_cmds import eval_app
 from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
 from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
 from shopkeep.cli.serve import serve_command
-from shopkeep.cli.shop_cmds import init_command
+from shopkeep.cli.shop_cmds import customers_app, init_command, kb_app
 from shopkeep.cli.store_cmds import seed_command, store_app
 from shopkeep.cli.tools_cmds import tools_app
 from shopkeep.observability import configure_logging
@@ -36,6 +37,9 @@ app.command("chat")(chat_command)
 app.command("index")(index_command)
 app.command("search")(search_command)
 app.command("ask")(ask_command)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(customers_app, name="customers")
+app.add_typer(kb_app, name="kb")
 app.add_typer(store_app, name="store")
 app.add_typer(tools_app, name="tools")
 app.add_typer(eval_app, name="eval")

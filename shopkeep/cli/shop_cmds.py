@@ -1,4 +1,5 @@
-"""``shopkeep init``: a new, empty shop with its own name, currency and policy."""
+"""``shopkeep init`` (a new, empty shop with its own name, currency and policy), ``shopkeep kb import`` and
+``shopkeep customers import``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import typer
 from pydantic import ValidationError
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
-from shopkeep.cli.retrieval_cmds import index_for_search
+from shopkeep.cli.retrieval_cmds import index_for_search, open_search, run_index
 from shopkeep.domain.shop import ShopProfile
 from shopkeep.errors import ShopDataError
+from shopkeep.shop.customers import import_customers
+from shopkeep.shop.kb import import_help_pages
 from shopkeep.shop.setup import default_policy, describe, init_shop
 
 
@@ -67,3 +70,53 @@ def init_command(
         raise fail(exc.message, code=1) from None
     finally:
         target.close()
+
+
+kb_app = typer.Typer(help="The shop's own help pages.", no_args_is_help=True)
+customers_app = typer.Typer(help="The shop's existing customers.", no_args_is_help=True)
+
+
+@kb_app.command("import")
+def kb_import_command(
+    directory: Annotated[Path, typer.Argument(help="A folder of Markdown pages (*.md, the format of data/kb).")],
+    replace: Annotated[bool, typer.Option("--replace", help="Remove the pages the folder does not have.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Store the shop's help pages (one page per file; its id is the file name) and index them for search. Once a
+    shop has pages of its own, answers come from them only."""
+    target = open_cli_store(store)
+    try:
+        result = import_help_pages(target, directory, replace=replace)
+        console.print(
+            f"help pages: {result.pages} pages, {result.sections} sections: +{result.added} added, "
+            f"~{result.updated} updated, {result.unchanged} unchanged, -{result.removed} removed"
+        )
+        run_index(open_search(target))
+    except ShopDataError as exc:
+        raise fail(f"{exc.message}. Nothing was imported.", code=1) from None
+    finally:
+        target.close()
+
+
+@customers_app.command("import")
+def customers_import_command(
+    file: Annotated[Path, typer.Argument(help="Shopify customer CSV export, or customer JSON Lines.")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, shopify or jsonl (auto: detect).")] = "auto",
+    store: StoreOption = None,
+) -> None:
+    """Import customers (added, or updated by email) in one transaction, so they can verify themselves in chat. Any
+    invalid row fails the whole import (exit code 1)."""
+    if not file.is_file():
+        raise fail(f"no such file: {file}", code=1)
+    target = open_cli_store(store)
+    try:
+        result = import_customers(target, file, fmt=fmt)
+    except ShopDataError as exc:
+        raise fail(f"{exc.message}. Nothing was imported.", code=1) from None
+    finally:
+        target.close()
+    c = result.changes
+    console.print(
+        f"read {file} ({result.format}): {result.rows} rows; customers: +{c.added} added, ~{c.updated} updated, "
+        f"{c.unchanged} unchanged"
+    )

@@ -40,3 +40,26 @@ class ShopProfile(Frozen):
         if not _CURRENCY.match(code):
             raise ValueError(f"currency {value!r} is not an ISO 4217 code such as USD or EUR")
         return code
+
+
+class CatalogVocabulary(Frozen):
+    """The words of a shop's catalog, for whatever understands customers (search, the local brain): built from the
+    store, at the catalog ``revision`` it was read at (compare it with the store's to know when to rebuild)."""
+
+    revision: int
+    product_types: dict[str, list[str]]
+    """Product type -> its product ids, in catalog order (a demo product is its own type: its name)."""
+    product_names: dict[str, str]
+    """Product id -> name."""
+    options: dict[str, list[str]]
+    """Option name ("color") -> every value, in catalog order."""
+    brands: list[str]
+    tags: list[str]
+
+
+class HelpPage(Frozen):
+    """One of the shop's help pages: Markdown in the format of ``data/kb`` (see ``retrieval.knowledge``), named by
+    its ``source`` id (the file's stem, which replies cite)."""
+
+    source: str = Field(min_length=1, max_length=128)
+    markdown: str

@@ -2,8 +2,10 @@
 
 Each document states the product's name and other names (``data/catalog/aliases.yaml``), what it is for (only
 uses true of the variants described), every option with every value and the words customers use for them
-(``data/catalog/options.yaml``), the price and the stock. Nothing is invented: no adjective that the data does
-not say. The retrieval engine embeds and indexes these texts; the query parser reads the same vocabulary.
+(``data/catalog/options.yaml``), the price and the stock. A shop's own catalog adds what its products say about
+themselves: type, brand, tags and (in the product's document) the start of its description. Nothing is invented:
+no adjective that the data does not say. The retrieval engine embeds and indexes these texts; the query parser
+reads the same vocabulary.
 """
 
 from __future__ import annotations
@@ -65,8 +67,37 @@ def _product_terms(terms: CatalogTerms, product: Product) -> ProductTerms:
     return terms.products.get(product.name) or ProductTerms()
 
 
+DESCRIPTION_CHARS = 600
+"""The start of a description that goes into a product's document (embedding models read a few hundred words)."""
+
+
 def _type_words(product: Product, product_terms: ProductTerms) -> str:
-    return ", ".join(dict.fromkeys([product.name.lower(), *product_terms.aliases]))
+    words = [
+        product.name.lower(),
+        *([product.product_type.lower()] if product.product_type else []),
+        *product_terms.aliases,
+    ]
+    return ", ".join(dict.fromkeys(words))
+
+
+def _shop_lines(product: Product) -> list[str]:
+    """What a shop's own catalog says of a product beyond its options: brand, tags (none for the demo's)."""
+    lines = []
+    if product.brand:
+        lines.append(f"Brand: {product.brand}.")
+    if product.tags:
+        lines.append(f"Tags: {', '.join(product.tags)}.")
+    return lines
+
+
+def _description(product: Product) -> list[str]:
+    if not product.description:
+        return []
+    text = " ".join(product.description.split())
+    if len(text) > DESCRIPTION_CHARS:
+        cut = text.rfind(" ", 0, DESCRIPTION_CHARS)
+        text = text[: cut if cut > 0 else DESCRIPTION_CHARS] + " ..."
+    return [text]
 
 
 def _uses(product_terms: ProductTerms, variants: Iterable[Variant]) -> list[str]:
@@ -79,7 +110,7 @@ def product_document(product: Product, *, terms: CatalogTerms | None = None) -> 
     terms = terms if terms is not None else load_catalog_terms()
     product_terms = _product_terms(terms, product)
     variants = list(product.variants.values())
-    lines = [f"{product.name} ({_type_words(product, product_terms)})."]
+    lines = [f"{product.name} ({_type_words(product, product_terms)}).", *_description(product), *_shop_lines(product)]
     uses = _uses(product_terms, variants)
     if uses:
         lines.append(f"For: {'; '.join(uses)}.")
@@ -111,6 +142,7 @@ def variant_document(product: Product, variant: Variant, *, terms: CatalogTerms 
         )
     else:
         lines[0] += "."
+    lines += _shop_lines(product)
     uses = _uses(product_terms, [variant])
     if uses:
         lines.append(f"For: {'; '.join(uses)}.")

@@ -32,7 +32,7 @@ from shopkeep.retrieval.documents import product_document, variant_document
 from shopkeep.retrieval.embedders.base import Embedder
 from shopkeep.retrieval.embedders.cache import EmbeddingCache
 from shopkeep.retrieval.indexes.base import Vector, VectorIndex
-from shopkeep.retrieval.knowledge import KnowledgeChunk, asked_key, load_knowledge_base
+from shopkeep.retrieval.knowledge import KnowledgeChunk, asked_key, load_knowledge_base, parse_page
 from shopkeep.retrieval.query import product_type_names
 from shopkeep.store.shop import shop_records
 from shopkeep.store.sql import SqlCommerceStore
@@ -205,13 +205,18 @@ class Indexer:
         self.cache = EmbeddingCache(embedder, store.engine)
 
     def desired(self) -> list[SearchDocument]:
-        """The documents the store should have: its catalog, and the help pages of ``kb_dir`` for the demo shop (a
-        shop of its own never gets the demo's pages)."""
+        """The documents the store should have: its catalog, and its help pages: the shop's own (``shopkeep kb
+        import``), else, for the demo shop only, those of ``kb_dir`` (a shop of its own never gets the demo's)."""
         with self.store.session() as session:
             products = session.list_products()
-            profile = shop_records(session).profile()
-        demo = profile is None or profile.demo
-        chunks = load_knowledge_base(self.kb_dir) if self.kb_dir is not None and demo else []
+            records = shop_records(session)
+            pages, profile = records.help_pages(), records.profile()
+        if pages:
+            chunks = [chunk for page in pages for chunk in parse_page(page.source, page.markdown)]
+        elif self.kb_dir is not None and (profile is None or profile.demo):
+            chunks = load_knowledge_base(self.kb_dir)
+        else:
+            chunks = []
         return catalog_documents(products) + knowledge_documents(chunks)
 
     def sync(

@@ -1,4 +1,5 @@
-"""The knowledge base: the store's policy and FAQ pages in ``data/kb/*.md``, chunked by section.
+"""The knowledge base: the shop's policy and FAQ pages (its own, imported into the store, or the demo's in
+``data/kb/*.md``), chunked by section.
 
 Each page is ``# Title``, an introduction, then ``## Section`` parts. A chunk is one section (the introduction opens
 the first section's chunk); its source id is the file's stem (``returns``), so a reply can cite ``returns`` /

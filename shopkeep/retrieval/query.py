@@ -270,6 +270,12 @@ def _find_phrase_ending(tokens: Sequence[str], end: int, phrases: Iterable[Phras
     return 0
 
 
+def type_key(product: Product) -> str:
+    """What names a product's type: its ``product_type`` (a shop's own catalog), else its name (the demo's products
+    are each their own type, "T-Shirt")."""
+    return product.product_type or product.name
+
+
 class ProductTypeNamer:
     """Groups product names into product types: a name's canonical form, or that form without a numbering suffix, so
     a large catalog whose names repeat with a suffix ("Laptop 17") has one type per name, found in constant time."""
@@ -311,7 +317,7 @@ class ProductTypeNamer:
 def product_type_names(products: Iterable[Product], *, terms: CatalogTerms | None = None) -> dict[str, str]:
     """Product id -> its product type's name, as ``QueryParser.product_types`` groups them."""
     namer = ProductTypeNamer(terms if terms is not None else load_catalog_terms())
-    return {product.product_id: namer.names[namer.add(product.name)] for product in products}
+    return {product.product_id: namer.names[namer.add(type_key(product))] for product in products}
 
 
 class QueryParser:
@@ -326,7 +332,7 @@ class QueryParser:
         self._namer = ProductTypeNamer(self._terms)
         self._types: list[_ProductType] = []
         for product in products:
-            index = self._namer.add(product.name)
+            index = self._namer.add(type_key(product))
             if index == len(self._types):
                 self._types.append(_ProductType(index=index, name=self._namer.names[index]))
             product_type = self._types[index]
@@ -479,7 +485,7 @@ class QueryParser:
         return found
 
     def _heads_of(self, product: Product) -> dict[Phrase, str]:
-        index = self._namer.find(product.name)
+        index = self._namer.find(type_key(product))
         keys = list(self._types[index].options) if index is not None else list(_options_of(product))
         cache_key = tuple(keys)
         heads = self._head_maps.get(cache_key)
@@ -575,7 +581,7 @@ class QueryParser:
     def _scope(self, product: Product | None) -> set[int] | None:
         if product is None:
             return None
-        index = self._namer.find(product.name)
+        index = self._namer.find(type_key(product))
         return {index} if index is not None else set()
 
     def _named_types(

@@ -113,6 +113,8 @@ class SearchHit(BaseModel):
     similarity: float | None = None
     """Cosine similarity of the query and the document's embedding (None when only full text found it): unlike the
     rank-fused ``score``, comparable across queries, so callers can tell a close match from the nearest of nothing."""
+    image_url: str | None = None
+    """The product's picture, when the shop's catalog has one (product cards show it)."""
 
 
 class SearchResults(BaseModel):
@@ -262,7 +264,7 @@ class CatalogSearch:
             semantic = " ".join([parsed.text, *(_describe_constraint(c) for c in constraints.options)]).strip()
             vector = self._embed_soon(semantic) if _words(semantic) else None
             candidates, rows = self._rank(conn, level, constraints, terms, vector, limit)
-            hits = self._hits(conn, candidates, rows, constraints, terms, level, limit)
+            hits = _with_images(self._hits(conn, candidates, rows, constraints, terms, level, limit), catalog)
         if not hits:
             notes.append("Nothing in the catalog matches all of that; try fewer or different filters.")
         return SearchResults(
@@ -556,7 +558,8 @@ class CatalogSearch:
             where = (d.c.product_id != row.product_id) & (d.c.available == true())
             found = self.index.search(conn, vector, kind="product", where=where, k=limit)
             rows = _documents(conn, [hit.doc_id for hit in found])
-        return [
+            catalog = self._catalog_for(self._version(conn))
+        hits = [
             SearchHit(
                 product_id=rows[hit.doc_id].product_id,
                 item_id=None,
@@ -571,6 +574,7 @@ class CatalogSearch:
             )
             for hit in found
         ]
+        return _with_images(hits, catalog)
 
     def resolve_variant(self, product_id: str, description: str, base_item_id: str | None = None) -> VariantResolution:
         """Which variant of a product a description means (relative to ``base_item_id``, e.g. an order line)."""
@@ -798,6 +802,16 @@ def _hit(
         reason=_reason(row, cand, c, terms, only),
         similarity=_similarity(cand),
     )
+
+
+def _with_images(hits: list[SearchHit], catalog: _Catalog) -> list[SearchHit]:
+    """Each hit with its product's image (from the loaded catalog: the documents do not carry it)."""
+    shown = []
+    for hit in hits:
+        product = catalog.products.get(hit.product_id)
+        image = product.image_url if product is not None else None
+        shown.append(hit.model_copy(update={"image_url": image}) if image else hit)
+    return shown
 
 
 def _similarity(cand: _Candidate) -> float | None:

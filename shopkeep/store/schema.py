@@ -1,6 +1,7 @@
 """The relational schema of the commerce store (SQLAlchemy Core). Rows never leave ``store/``.
 
 ``seq`` columns keep the catalog's and the customers' own order so an export reproduces the source layout.
+A product's ``source_id`` (its id in the shop's own system) is unique: catalog imports update by it.
 """
 
 from __future__ import annotations
@@ -43,12 +44,21 @@ def _address_columns() -> list[Column[str]]:
     ]
 
 
+URL = 2000
+
 products = Table(
     "products",
     metadata,
     Column("product_id", String(ID), primary_key=True),
     Column("name", String(TEXT), nullable=False),
     Column("seq", Integer, nullable=False),
+    Column("product_type", String(TEXT), nullable=True),
+    Column("brand", String(TEXT), nullable=True),
+    Column("tags_json", JSONText, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("image_url", String(URL), nullable=True),
+    Column("source_id", String(TEXT), nullable=True),
+    Index("ix_products_source_id", "source_id", unique=True),
 )
 
 variants = Table(
@@ -60,6 +70,8 @@ variants = Table(
     Column("available", Boolean, nullable=False),
     Column("price", MoneyAmount, nullable=False),
     Column("seq", Integer, nullable=False),
+    Column("sku", String(TEXT), nullable=True),
+    Column("compare_at_price", MoneyAmount, nullable=True),
 )
 
 customers = Table(
@@ -256,7 +268,8 @@ gateway_records = Table(
 )
 
 
-# the shop itself: its profile, and a counter per kind of shop data so every process notices another's change ------
+# the shop itself: its profile, its help pages (Markdown, one row per page; ``source`` is the page's id, as a file
+# stem in data/kb), and a counter per kind of shop data so every process notices another's change -----------------
 
 shop_profile = Table(
     "shop_profile",
@@ -277,4 +290,13 @@ shop_changes = Table(
     Column("topic", String(32), primary_key=True),
     Column("revision", BigInteger, nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+kb_pages = Table(
+    "kb_pages",
+    metadata,
+    Column("source", String(128), primary_key=True),
+    Column("markdown", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
-from shopkeep.domain.shop import ShopProfile
+from shopkeep.domain.shop import CatalogVocabulary, HelpPage, ShopProfile
 from shopkeep.store import schema as t
 from shopkeep.store.base import StoreSession
 from shopkeep.store.payments import now_utc
@@ -82,6 +82,69 @@ class ShopRecords:
             query = update(table).where(table.c.topic == topic)
             if not self._conn.execute(query.values(revision=table.c.revision + 1, changed_at=moment)).rowcount:
                 self._conn.execute(insert(table).values(topic=topic, revision=1, changed_at=moment))
+
+    def catalog_vocabulary(self) -> CatalogVocabulary:
+        """Product types, names, option names and values, brands and tags of the catalog, with its revision (read
+        in this transaction, so the revision is the one these words belong to)."""
+        revision = self.revision("catalog")
+        types: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        brands: dict[str, None] = {}
+        tag_set: dict[str, None] = {}
+        p, v = t.products, t.variants
+        columns = select(p.c.product_id, p.c.name, p.c.product_type, p.c.brand, p.c.tags_json).order_by(p.c.seq)
+        for row in self._conn.execute(columns):
+            names[row.product_id] = row.name
+            types.setdefault(row.product_type or row.name, []).append(row.product_id)
+            if row.brand:
+                brands[row.brand] = None
+            tag_set.update(dict.fromkeys(row.tags_json or []))
+        options: dict[str, dict[str, None]] = {}
+        query = select(v.c.options_json).join(p, p.c.product_id == v.c.product_id).order_by(p.c.seq, v.c.seq)
+        for (values,) in self._conn.execute(query):
+            for key, value in values.items():
+                options.setdefault(key, {})[value] = None
+        return CatalogVocabulary(
+            revision=revision,
+            product_types=types,
+            product_names=names,
+            options={key: list(values) for key, values in options.items()},
+            brands=list(brands),
+            tags=list(tag_set),
+        )
+
+    def help_pages(self) -> list[HelpPage]:
+        """The shop's own help pages, in their order (none: the shop has not imported any)."""
+        query = select(t.kb_pages.c.source, t.kb_pages.c.markdown).order_by(t.kb_pages.c.seq)
+        return [HelpPage(source=row.source, markdown=row.markdown) for row in self._conn.execute(query)]
+
+    def save_help_pages(self, pages: list[HelpPage], *, replace: bool = False) -> dict[str, int]:
+        """Add or update pages by source id (``replace``: and remove the others); returns how many of each."""
+        table = t.kb_pages
+        stored = {row.source: row for row in self._conn.execute(select(table))}
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+        moment = now_utc()
+        seq = max((row.seq for row in stored.values()), default=-1) + 1
+        for page in pages:
+            row = stored.get(page.source)
+            if row is None:
+                self._conn.execute(insert(table).values(**page.model_dump(), seq=seq, updated_at=moment))
+                seq += 1
+                counts["added"] += 1
+            elif row.markdown != page.markdown:
+                query = update(table).where(table.c.source == page.source)
+                self._conn.execute(query.values(markdown=page.markdown, updated_at=moment))
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+        if replace:
+            gone = sorted(set(stored) - {page.source for page in pages})
+            if gone:
+                self._conn.execute(delete(table).where(table.c.source.in_(gone)))
+            counts["removed"] = len(gone)
+        if counts["added"] or counts["updated"] or counts["removed"]:
+            self.bump("knowledge")
+        return counts
 
     def contents(self) -> ShopContents:
         def count(table: Table) -> int:

@@ -67,6 +67,31 @@ def _payment_method_values(user_id: str, method: PaymentMethod) -> dict[str, Any
     }
 
 
+def variant_of(row: Any) -> Variant:
+    return Variant(
+        item_id=row.item_id,
+        options=row.options_json,
+        available=row.available,
+        price=row.price,
+        sku=row.sku,
+        compare_at_price=row.compare_at_price,
+    )
+
+
+def product_of(row: Any, variants: dict[str, Variant]) -> Product:
+    return Product(
+        name=row.name,
+        product_id=row.product_id,
+        variants=variants,
+        product_type=row.product_type,
+        brand=row.brand,
+        tags=row.tags_json or [],
+        description=row.description,
+        image_url=row.image_url,
+        source_id=row.source_id,
+    )
+
+
 class SqlSession:
     """One transaction on one connection; implements ``StoreSession``."""
 
@@ -93,13 +118,8 @@ class SqlSession:
         for row in self._conn.execute(
             select(t.variants).where(t.variants.c.product_id.in_(product_ids)).order_by(t.variants.c.seq)
         ):
-            variants_by_product[row.product_id][row.item_id] = Variant(
-                item_id=row.item_id, options=row.options_json, available=row.available, price=row.price
-            )
-        return [
-            Product(name=row.name, product_id=row.product_id, variants=variants_by_product[row.product_id])
-            for row in product_rows
-        ]
+            variants_by_product[row.product_id][row.item_id] = variant_of(row)
+        return [product_of(row, variants_by_product[row.product_id]) for row in product_rows]
 
     def list_products(self) -> list[Product]:
         return self._products_where(true())
@@ -116,8 +136,7 @@ class SqlSession:
         row = self._conn.execute(select(t.variants).where(t.variants.c.item_id == item_id)).first()
         if row is None:
             return None
-        variant = Variant(item_id=row.item_id, options=row.options_json, available=row.available, price=row.price)
-        return row.product_id, variant
+        return row.product_id, variant_of(row)
 
     # customers ------------------------------------------------------------------------------------------------
 
@@ -169,16 +188,15 @@ class SqlSession:
         return list(self._conn.scalars(query))
 
     def find_customer_ids_by_name_zip(self, first_name: str, last_name: str, zip_code: str) -> list[str]:
-        query = (
-            select(t.customers.c.user_id)
-            .where(
-                func.lower(t.customers.c.first_name) == first_name.lower(),
-                func.lower(t.customers.c.last_name) == last_name.lower(),
-                t.customers.c.zip == zip_code,
-            )
-            .order_by(t.customers.c.seq)
-        )
-        return list(self._conn.scalars(query))
+        # Names are compared case-blind in Python: SQLite's lower() folds only ASCII ("Ó Briain" stays "Ó briain").
+        c = t.customers
+        query = select(c.c.user_id, c.c.first_name, c.c.last_name).where(c.c.zip == zip_code).order_by(c.c.seq)
+        wanted = (first_name.casefold(), last_name.casefold())
+        return [
+            row.user_id
+            for row in self._conn.execute(query)
+            if ((row.first_name or "").casefold(), (row.last_name or "").casefold()) == wanted
+        ]
 
     def save_customer_address(self, user_id: str, address: Address) -> None:
         self._conn.execute(

@@ -120,8 +120,8 @@ def last_assistant(page: Page) -> Any:
 
 def test_a_greeting_gets_a_reply(page: Page, server: str) -> None:
     page.goto(server + "/")
-    expect(page).to_have_title("Shopkeep · Demo store assistant")
-    expect(page.locator(".msg.assistant .bubble").first).to_contain_text("Shopkeep assistant")
+    expect(page).to_have_title("Shopkeep Demo Store · Shopping assistant")
+    expect(page.locator(".msg.assistant .bubble").first).to_contain_text("Shopkeep Demo Store assistant")
     send(page, "Hello!")
     expect(page.locator(".msg.user .bubble").last).to_have_text("Hello!")
     reply = last_assistant(page).locator(".bubble")

@@ -102,6 +102,16 @@
   function productCard(card) {
     const article = el("article", "product");
     article.setAttribute("aria-label", card.name);
+    if (card.image_url) {
+      const image = el("img", "product-image");
+      image.src = card.image_url;
+      image.alt = card.name;
+      image.loading = "lazy";
+      image.referrerPolicy = "no-referrer";
+      // A picture that cannot be loaded leaves no broken-image icon behind.
+      image.addEventListener("error", () => image.remove());
+      article.append(image);
+    }
     article.append(el("h3", "product-name", card.name));
     const price =
       Number(card.price_min) === Number(card.price_max)
