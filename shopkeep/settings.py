@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +127,29 @@ class LimitSettings(BaseModel):
     messages_per_customer: int = Field(default=60, ge=0)
 
 
+class ValidatorSettings(BaseModel):
+    """A guardrails-ai validator run as a rail: ``validator`` is its class as ``module:Class``
+    (``guardrails_ai.regex_match:RegexMatch``), ``args`` what it is built with."""
+
+    name: str = Field(min_length=1, max_length=64, description="The rail's name in events and metrics")
+    validator: str = Field(min_length=3)
+    stage: Literal["input", "output"]
+    args: dict[str, Any] = Field(default_factory=dict)
+    on_fail: Literal["block", "fix"] = Field(
+        default="block", description="block: refuse (input) or re-ask (output); fix: use the validator's fix"
+    )
+    message: str = Field(
+        default="I'm sorry, I can't help with that message. Could you put it another way?",
+        description="What the customer is told when an input rail blocks their message",
+    )
+
+
+class GuardrailsSettings(BaseModel):
+    """A shop's own guardrails-ai validators (``SHOPKEEP_GUARDRAILS__VALIDATORS``, a JSON list); none by default."""
+
+    validators: list[ValidatorSettings] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """All of Shopkeep's configuration. Field ``x`` is set by ``SHOPKEEP_X``; nested ``a.b`` by ``SHOPKEEP_A__B``."""
 
@@ -146,6 +169,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    guardrails: GuardrailsSettings = Field(default_factory=GuardrailsSettings)
     redis_url: SecretStr | None = Field(
         default=None, description="Redis shared by every worker (rate limits); unset means in-process"
     )

@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
 from shopkeep.agents.state import AgentName, ConversationState
-from shopkeep.guardrails.rails import INPUT_RAILS, Rail
+from shopkeep.guardrails.rails import INPUT_RAILS, OUTPUT_RAILS, OutputRail, Rail
 from shopkeep.guardrails.tool_rails import ToolRails, default_tool_rails
 from shopkeep.store.base import CommerceStore
 from shopkeep.tools import ToolRegistry
@@ -51,4 +51,7 @@ class AgentDeps:
     tool_rails: ToolRails = field(default_factory=default_tool_rails)
     """The tool-call rails the tools node runs before every tool (``ToolRails.from_settings`` in the app)."""
     input_rails: tuple[Rail, ...] = INPUT_RAILS
-    """The input rails (``rails.input_rails(screen)`` in the app: with the injection/abuse classifier)."""
+    """The input rails (``rails.input_rails(screen)`` in the app: with the injection/abuse classifier, then the shop's
+    own validators)."""
+    output_rails: tuple[OutputRail, ...] = OUTPUT_RAILS
+    """The output rails: ours, then the shop's own validators (``guardrails.validators``)."""

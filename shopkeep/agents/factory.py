@@ -1,7 +1,8 @@
 """Wiring: the conversation service on a store, a checkpointer and the configured brains.
 
 Settings alone choose the brains (``SHOPKEEP_LLM__PROVIDER`` and per-agent overrides): the local brain, or an LLM
-per agent with the local brain as its fallback. Every specialist gets its system prompt from the prompt registry
+per agent with the local brain as its fallback; and the shop's own guardrails-ai validators join our rails
+(``SHOPKEEP_GUARDRAILS__VALIDATORS``). Every specialist gets its system prompt from the prompt registry
 (the local brain ignores the text), and the conversation's experiment variant picks the prompt versions.
 """
 
@@ -15,9 +16,10 @@ from shopkeep.agents.routing import LocalRouter
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS, AgentName
 from shopkeep.agents.toolkit import agent_registry
-from shopkeep.guardrails.rails import input_rails
+from shopkeep.guardrails.rails import OUTPUT_RAILS, input_rails
 from shopkeep.guardrails.screen import SharedScreen
 from shopkeep.guardrails.tool_rails import ToolRails
+from shopkeep.guardrails.validators import validator_rails
 from shopkeep.llm.config import ModelConfig
 from shopkeep.llm.experiments import Experiment
 from shopkeep.llm.local.brain import LocalBrain
@@ -71,6 +73,7 @@ def build_deps(
         from shopkeep.llm.router import LLMRouter
 
         router = LLMRouter(get_chat_model(settings, "router", transport=transport), prompts, router)
+    shop_inputs, shop_outputs = validator_rails(settings)
     return AgentDeps(
         store=store,
         brains=brains,
@@ -80,7 +83,8 @@ def build_deps(
         max_steps=20,
         prompts=prompts,
         tool_rails=ToolRails.from_settings(settings),
-        input_rails=input_rails(_screen(settings, nlu)),
+        input_rails=(*input_rails(_screen(settings, nlu)), *shop_inputs),
+        output_rails=(*OUTPUT_RAILS, *shop_outputs),
     )
 
 
@@ -112,4 +116,5 @@ def build_service(
         variant_of=prompts.experiment.assign,
         vault=default_vault(settings.payments),
         policy=lambda: prompts.policy.text,
+        output_rails=deps.output_rails,
     )

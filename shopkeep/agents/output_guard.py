@@ -44,7 +44,7 @@ def output_guard_node(deps: AgentDeps) -> Any:
         if not isinstance(last, AIMessage) or last.tool_calls:
             return {}
         facts = conversation_facts(deps.store, state["messages"], state.get("customer_id"), store_policy(deps))
-        check = check_reply(str(last.content), facts)
+        check = check_reply(str(last.content), facts, deps.output_rails)
         trips = list(check.trips)
         reply = last
         text = check.text
@@ -82,7 +82,7 @@ def _recover(
     reply = _with_usage_of(draft, second) if isinstance(second, AIMessage) else draft
     if not isinstance(second, AIMessage) or second.tool_calls or not str(second.content).strip():
         return reply, SAFE_REPLY, [outcome("output_fallback", "safe template (re-asked: no text reply)", blocked=True)]
-    recheck = check_reply(str(second.content), facts)
+    recheck = check_reply(str(second.content), facts, deps.output_rails)
     if recheck.passed:
         return reply, recheck.text, [*recheck.trips, outcome("output_reask", "re-asked once: passed", blocked=False)]
     done = outcome("output_fallback", "safe template (re-asked: still ungrounded)", blocked=True)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from shopkeep.domain import ConversationEvent
 from shopkeep.errors import NotFoundError
 from shopkeep.guardrails.cards import mask_card_numbers, vault_card_numbers
+from shopkeep.guardrails.rails import OUTPUT_RAILS, OutputRail
 from shopkeep.llm.usage import Usage
 from shopkeep.payments.vault import CardVault
 from shopkeep.store.base import CommerceStore
@@ -74,10 +75,13 @@ class ConversationService:
         variant_of: Callable[[str], str | None] | None = None,
         vault: CardVault | None = None,
         policy: Callable[[], str] | None = None,
+        output_rails: tuple[OutputRail, ...] = OUTPUT_RAILS,
     ) -> None:
         self._graph = graph
         self._store = store
         self._policy = policy
+        self.output_rails = output_rails
+        """What streamed sentences are checked with (the graph's output guard runs the same rails)."""
         self._vault = vault
         self._variant_of = variant_of
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)

@@ -39,6 +39,8 @@ JUST_DECLINED = (
 TARGETS = ("order_id", "user_id")
 """The arguments that say what a consequential call acts on (a declined cancel of one order is not of another)."""
 WITH_A_HUMAN = "Not executed: a human agent has taken over this conversation; the assistant acts no more."
+GUEST_ORDER_TOOL = "place_order"
+"""The one tool besides the login tools that sets the conversation's customer: a guest's order creates them."""
 
 
 def _message(call: ToolCall, outcome: ToolOutcome) -> ToolMessage:
@@ -175,12 +177,21 @@ def _confirm_then_run(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> tupl
             if confirmed_fingerprint not in (None, proposal.fingerprint):
                 continue  # the customer said yes to something else: show the current proposal again
             outcome = deps.registry.call(call["name"], call["args"], ctx)
-            return [_message(call, outcome)], {"last_proposal": None}
+            return [_message(call, outcome)], {"last_proposal": None, **_guest_became_customer(ctx, outcome)}
         declined = _refusal(call, NOT_CONFIRMED)
         if verdict is Reply.NO:
             return [declined], {"last_proposal": None}
         return [declined, HumanMessage(content=text)], {"reroute": True, "last_proposal": None}
     return [_refusal(call, NOT_CONFIRMED)], {"last_proposal": None}
+
+
+def _guest_became_customer(ctx: ToolContext, outcome: ToolOutcome) -> dict[str, Any]:
+    """A guest's placed order created their account: the conversation is that customer's from now on (identity is
+    still set only by typed code, from the tool's own result)."""
+    if ctx.customer_id is not None or not outcome.ok or outcome.name != GUEST_ORDER_TOOL:
+        return {}
+    customer_id = outcome.output.get("customer_id") if isinstance(outcome.output, dict) else None
+    return {"customer_id": customer_id} if isinstance(customer_id, str) else {}
 
 
 def _open_ticket(deps: AgentDeps, state: ConversationState, summary: str) -> None:

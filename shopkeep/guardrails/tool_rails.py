@@ -13,7 +13,8 @@ them in order and stops at the first trip; then nothing runs and the model gets 
   against the store; another customer's record is refused with the tools' own "not found" text, so the refusal
   says nothing about whether it exists;
 - ``customer_given``: what only the customer can say is what the customer said: the email, or name and zip, a
-  login uses, and a new address or a promo code a write uses (an address may also be one the store returned);
+  login uses, and a new address, a promo code or a guest's email and name a write uses (an address may also be one
+  the store returned);
 - ``limits``: quantity per cart line, items and amount per order, and the largest refund a tool may make.
 
 The tools check identity and ownership themselves too; these rails are the second, independent wall.
@@ -107,9 +108,21 @@ def confirmation_required(call: ToolCallCheck) -> RailResult:
     )
 
 
+def guest_checkout(call: ToolCallCheck) -> bool:
+    """A checkout by someone without an account: their email, and a card typed in this chat (nobody's saved method)."""
+    method = call.arguments.get("payment_method_id")
+    return (
+        call.tool.name in CHECKOUT_TOOLS
+        and bool(call.arguments.get("email"))
+        and isinstance(method, str)
+        and is_vault_token(method)
+    )
+
+
 def authentication_required(call: ToolCallCheck) -> RailResult:
-    """Account, order and payment tools need an authenticated customer in the conversation's state."""
-    if not needs_customer(call.tool) or call.ctx.customer_id is not None:
+    """Account, order and payment tools need an authenticated customer in the conversation's state (a guest
+    checkout excepted: it pays with a card typed in the chat and creates the account)."""
+    if not needs_customer(call.tool) or call.ctx.customer_id is not None or guest_checkout(call):
         return _passed("authentication_required")
     return _refused(
         "authentication_required", AuthenticationRequiredError().message, f"{call.tool.name} before authentication"
@@ -154,6 +167,8 @@ LOGIN_DETAILS = {
 }
 """Arguments of the login tools, which must be the customer's own words: a model cannot log in as anyone."""
 ADDRESS_DETAILS = ("address1", "address2", "city", "zip")
+GUEST_DETAILS = ("email", "first_name", "last_name")
+"""Who a guest checkout is for: only the customer can say."""
 STORED_RECORD_TOOLS = frozenset({"get_user_details", "get_order_details"})
 """Tools whose results are the customer's stored records: an address found there may be reused ("same as before")."""
 
@@ -173,6 +188,11 @@ def customer_given(call: ToolCallCheck) -> RailResult:
             field
             for field in ADDRESS_DETAILS
             if call.arguments.get(field) and not _mentioned(call.arguments[field], said, stored)
+        ]
+        missing += [
+            field
+            for field in GUEST_DETAILS
+            if call.arguments.get(field) and not _mentioned(call.arguments[field], said)
         ]
         if call.arguments.get("promo_code") and not _mentioned(call.arguments["promo_code"], said):
             missing.append("promo_code")

@@ -156,7 +156,7 @@ def stream_turn(
             items.put(("error", exc))
 
     turn_facts = TurnFacts(service, conversation_id, text)
-    guard = SentenceGuard(facts=turn_facts.facts())
+    guard = SentenceGuard(rails=service.output_rails, facts=turn_facts.facts())
     worker = threading.Thread(target=work, name=f"turn-{conversation_id[:8]}", daemon=True)
     worker.start()
     current: str | None = None

@@ -17,12 +17,13 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from shopkeep.domain import PersonName
 from shopkeep.domain.imports import CustomerEntry, ProductEntry, VariantEntry
 from shopkeep.errors import ImportRowError
 from shopkeep.store import schema as t
@@ -292,21 +293,20 @@ class CustomerChanges:
     unchanged: int = 0
 
 
-def new_user_id(entry: CustomerEntry, taken: set[str]) -> str:
+def new_user_id(name: PersonName, email: str, is_taken: Callable[[str], bool]) -> str:
     """A readable id like the demo's ("ava_lindqvist_4821"): the name (or the email's local part) and four digits
     derived from the email, the next free one when taken."""
-    words = re.findall(r"[a-z]+", unidecode_ascii(f"{entry.name.first_name} {entry.name.last_name}".lower()))
+    words = re.findall(r"[a-z]+", unidecode_ascii(f"{name.first_name} {name.last_name}".lower()))
     if not words:
-        words = re.findall(r"[a-z]+", unidecode_ascii(entry.email.split("@")[0].lower())) or ["customer"]
+        words = re.findall(r"[a-z]+", unidecode_ascii(email.split("@")[0].lower())) or ["customer"]
     stem = "_".join(words)[:50]
-    number = int(hashlib.sha256(entry.email.lower().encode()).hexdigest(), 16) % 10**4
-    while f"{stem}_{number:04d}" in taken:
+    number = int(hashlib.sha256(email.lower().encode()).hexdigest(), 16) % 10**4
+    for _ in range(10**4):
+        candidate = f"{stem}_{number:04d}"
+        if not is_taken(candidate):
+            return candidate
         number = (number + 1) % 10**4
-        if number == 0:
-            stem += "_x"
-    found = f"{stem}_{number:04d}"
-    taken.add(found)
-    return found
+    raise RuntimeError(f"no free customer id left for {stem}")
 
 
 def unidecode_ascii(text: str) -> str:
@@ -335,7 +335,9 @@ def apply_customers(session: StoreSession, entries: Sequence[CustomerEntry]) -> 
         }
         row = stored.get(entry.email.lower())
         if row is None:
-            inserts.append({"user_id": new_user_id(entry, taken), "seq": seq, **values})
+            user_id = new_user_id(entry.name, entry.email, taken.__contains__)
+            taken.add(user_id)
+            inserts.append({"user_id": user_id, "seq": seq, **values})
             seq += 1
             changes.added += 1
         elif any(getattr(row, name) != value for name, value in values.items()):

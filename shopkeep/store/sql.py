@@ -198,6 +198,17 @@ class SqlSession:
             if ((row.first_name or "").casefold(), (row.last_name or "").casefold()) == wanted
         ]
 
+    def add_customer(self, customer: Customer) -> None:
+        values = {
+            "user_id": customer.user_id,
+            "first_name": customer.name.first_name,
+            "last_name": customer.name.last_name,
+            "email": customer.email,
+            "email_lower": customer.email.lower(),
+            **_address_values(customer.address),
+        }
+        self._conn.execute(insert(t.customers).values(**values, seq=self._next_seq(t.customers.c.seq)))
+
     def save_customer_address(self, user_id: str, address: Address) -> None:
         self._conn.execute(
             update(t.customers).where(t.customers.c.user_id == user_id).values(**_address_values(address))

@@ -16,6 +16,12 @@ that is charged). ``place_order`` (confirm=True) is only carried out for that sa
    the cart and stores the result under the idempotency key. If that fails after the capture, the capture is
    refunded: no order without payment, no payment without an order.
 
+A conversation whose customer is not verified may check out as a **guest**: ``email``, ``first_name`` and
+``last_name`` with the two checkout tools, a delivery address and a card typed in the chat (a vault token). The quote,
+the confirmation and the payment are the same; placing the order creates the customer record (the address becomes
+their default, the card their saved card), and the conversation is the new customer's from then on. An email the store
+already knows is refused: that customer verifies by email first, like anyone else.
+
 Gateway calls happen outside the order's transaction on purpose: an external charge cannot be rolled back with the
 database, and holding the store's write lock across network calls would stall every other writer (on SQLite, all
 of them). The claim plus the in-transaction re-check give the same guarantees.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +52,7 @@ from shopkeep.domain import (
     OrderItem,
     OrderStatus,
     PaymentTransaction,
+    PersonName,
     describe_payment_method,
     to_minor_units,
 )
@@ -68,6 +76,7 @@ from shopkeep.payments.ledger import GIFT_CARD_LEDGER, entry, record
 from shopkeep.payments.vault import is_vault_token
 from shopkeep.settings import get_settings
 from shopkeep.store.base import CommerceStore, StoreSession
+from shopkeep.store.imports import new_user_id
 from shopkeep.store.payments import now_utc, payment_records
 from shopkeep.tools._pricing import (
     SHIPPING,
@@ -139,6 +148,8 @@ class CheckoutQuote(BaseModel):
     address: Address
     payment: PaymentChoice
     delivery: DeliveryEstimate
+    guest_email: str | None = None
+    """Set for a guest checkout: the account placing the order creates."""
 
 
 class PlacedOrder(BaseModel):
@@ -148,6 +159,8 @@ class PlacedOrder(BaseModel):
     order_id: str | None
     quote: CheckoutQuote
     charged: Amount | None = None
+    customer_id: str | None = None
+    """Whose order it is (for a guest, the account just created)."""
 
 
 class ShippingOption(BaseModel):
@@ -185,19 +198,36 @@ class PromoCheck(BaseModel):
 
 
 @dataclass(frozen=True)
+class Guest:
+    """Who checks out without an account: what the customer said in the chat."""
+
+    email: str
+    first_name: str
+    last_name: str
+
+    @property
+    def given(self) -> bool:
+        return bool(self.email or self.first_name or self.last_name)
+
+
+@dataclass(frozen=True)
 class CheckoutArgs:
     shipping_method: ShippingMethod
     payment_method_id: str
     promo_code: str
     address: dict[str, str]
+    guest: Guest = Guest("", "", "")
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload = {
             "shipping_method": self.shipping_method,
             "payment_method_id": self.payment_method_id,
             "promo_code": normalize_code(self.promo_code),
             "address": self.address,
         }
+        if self.guest.given:
+            payload["guest"] = [self.guest.email.strip().lower(), self.guest.first_name, self.guest.last_name]
+        return payload
 
 
 def _services(ctx: ToolContext) -> PaymentServices:
@@ -222,9 +252,16 @@ def _cart_id(ctx: ToolContext) -> str:
     return ctx.cart_id
 
 
-def _customer_and_cart(ctx: ToolContext, session: StoreSession, *, lock: bool = False) -> tuple[Customer, Cart]:
+def _customer_and_cart(
+    ctx: ToolContext, session: StoreSession, *, lock: bool = False, guest: Guest | None = None
+) -> tuple[Customer, Cart, bool]:
+    """The verified customer and their cart, and whether this is a guest checkout: then (no verified customer, guest
+    details given) the customer is the record the order will create."""
     cart_id = _cart_id(ctx)
     cart = session.get_cart(cart_id, for_update=lock) or Cart(cart_id=cart_id)
+    verified = ctx.customer_id if ctx.scope == "customer" else None
+    if verified is None and cart.customer_id is None and guest is not None and guest.given:
+        return _guest_customer(session, guest), cart, True
     customer_id = ctx.require_customer() or cart.customer_id
     if customer_id is None:
         raise AuthenticationRequiredError()
@@ -233,12 +270,35 @@ def _customer_and_cart(ctx: ToolContext, session: StoreSession, *, lock: bool = 
     customer = session.get_customer(customer_id, for_update=lock)
     if customer is None:
         raise NotFoundError("User", customer_id)
-    return customer, cart
+    return customer, cart, False
 
 
-def _shipping_address(customer: Customer, fields: dict[str, str]) -> Address:
-    """The customer's default address, unless the call gives one."""
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def _guest_customer(session: StoreSession, guest: Guest) -> Customer:
+    """The customer record a guest checkout will create, with the id it will have (no address yet)."""
+    email = guest.email.strip()
+    if not _EMAIL.match(email):
+        raise RuleViolationError("A guest checkout needs the customer's email address")
+    if not (guest.first_name.strip() and guest.last_name.strip()):
+        raise RuleViolationError("A guest checkout needs the customer's first and last name")
+    if session.find_customer_ids_by_email(email):
+        raise RuleViolationError(
+            "This email already belongs to a customer account: verify it first (find_user_id_by_email), then "
+            "check out as that customer"
+        )
+    name = PersonName(first_name=guest.first_name.strip(), last_name=guest.last_name.strip())
+    user_id = new_user_id(name, email, lambda candidate: session.get_customer(candidate) is not None)
+    empty = Address(address1="", address2="", city="", country="", state="", zip="")
+    return Customer(user_id=user_id, name=name, address=empty, email=email)
+
+
+def _shipping_address(customer: Customer, fields: dict[str, str], *, guest: bool) -> Address:
+    """The customer's default address, unless the call gives one (a guest must)."""
     if not any(value.strip() for value in fields.values()):
+        if guest:
+            raise RuleViolationError("A guest checkout needs the delivery address (street, city, state and zip)")
         return customer.address
     given = {name: fields.get(name, "").strip() for name in ADDRESS_FIELDS}
     missing = [name for name in ("address1", "city", "state", "zip") if not given[name]]
@@ -247,7 +307,11 @@ def _shipping_address(customer: Customer, fields: dict[str, str]) -> Address:
     return Address(**{**given, "state": given["state"].upper(), "country": given["country"] or "USA"})
 
 
-def _payment_choice(services: PaymentServices, customer: Customer, method_id: str, total: Decimal) -> PaymentChoice:
+def _payment_choice(
+    services: PaymentServices, customer: Customer, method_id: str, total: Decimal, *, guest: bool
+) -> PaymentChoice:
+    if guest and not is_vault_token(method_id):
+        raise RuleViolationError("A guest pays with a card typed in this chat (its vault token), not a saved method")
     if is_vault_token(method_id):
         card = services.vault.describe(method_id)
         return PaymentChoice(
@@ -276,7 +340,7 @@ def _quote_id(customer: Customer, cart: Cart, parts: dict[str, Any]) -> str:
 def _quote(
     ctx: ToolContext, session: StoreSession, args: CheckoutArgs, *, lock: bool = False
 ) -> tuple[CheckoutQuote, Customer, Cart]:
-    customer, cart = _customer_and_cart(ctx, session, lock=lock)
+    customer, cart, guest = _customer_and_cart(ctx, session, lock=lock, guest=args.guest)
     if not cart.lines:
         raise RuleViolationError("The cart is empty")
     if args.shipping_method not in SHIPPING_METHODS:
@@ -311,14 +375,14 @@ def _quote(
         discount = promo_discount(promo, code, subtotal, now)
         description = promo.description if promo else None
     discounted = subtotal - discount
-    address = _shipping_address(customer, args.address)
+    address = _shipping_address(customer, args.address, guest=guest)
     rule = state_tax(_tax_table(), address)
     if args.shipping_method == "next_day" and (refusal := next_day_refusal(address)):
         raise RuleViolationError(refusal)
     shipping = shipping_cost(args.shipping_method, discounted)
     tax = sales_tax(rule, discounted, shipping)
     total = discounted + shipping + tax
-    payment = _payment_choice(_services(ctx), customer, args.payment_method_id, total)
+    payment = _payment_choice(_services(ctx), customer, args.payment_method_id, total, guest=guest)
     currency = _services(ctx).currency
     charged = {
         "lines": [(line.item_id, line.quantity, str(line.unit_price)) for line in lines],
@@ -331,6 +395,7 @@ def _quote(
         "address": address.model_dump(),
         "payment": args.payment_method_id,
         "currency": currency,
+        "guest": customer.email.lower() if guest else None,
     }
     earliest, latest = delivery_window(args.shipping_method, now)
     quote = CheckoutQuote(
@@ -352,6 +417,7 @@ def _quote(
         address=address,
         payment=payment,
         delivery=DeliveryEstimate(shipping_method=args.shipping_method, earliest=earliest, latest=latest),
+        guest_email=customer.email if guest else None,
     )
     return quote, customer, cart
 
@@ -369,8 +435,9 @@ def describe_quote(quote: CheckoutQuote) -> str:
         parts.append(f"promo {quote.promo_code} -${quote.discount:,.2f}")
     parts.append(f"{quote.shipping_label} shipping ${quote.shipping:,.2f}")
     parts.append(f"tax ({quote.tax_rate_percent}) ${quote.tax:,.2f}")
+    guest = f" Checking out as a guest: this creates an account for {quote.guest_email}." if quote.guest_email else ""
     return (
-        f"{', '.join(parts)}. Total ${quote.total:,.2f}, paid with {quote.payment.description}. "
+        f"{', '.join(parts)}. Total ${quote.total:,.2f}, paid with {quote.payment.description}.{guest} "
         f"Ships to {street}, {address.city}, {address.state} {address.zip}; estimated delivery "
         f"{quote.delivery.earliest:%a %b %d}"
         + ("" if quote.delivery.latest == quote.delivery.earliest else f" to {quote.delivery.latest:%a %b %d}")
@@ -459,12 +526,17 @@ def propose_checkout(
     state: str = "",
     zip: str = "",
     country: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
 ) -> CheckoutQuote:
     """Price the cart for checkout: lines, subtotal, promo discount, shipping, tax, total, delivery address (the
     customer's default unless one is given), payment method and delivery estimate. Changes nothing. payment_method_id
-    is a saved method id or a card token from the chat. Pass the returned quote_id to place_order."""
+    is a saved method id or a card token from the chat. Pass the returned quote_id to place_order. A customer who is
+    not verified checks out as a guest: give their email, first_name and last_name, the delivery address and a card
+    token."""
     address = _address_args(address1, address2, city, state, zip, country)
-    args = CheckoutArgs(shipping_method, payment_method_id, promo_code, address)
+    args = CheckoutArgs(shipping_method, payment_method_id, promo_code, address, Guest(email, first_name, last_name))
     with ctx.store.session() as session:
         quote, _, _ = _quote(ctx, session, args)
     return quote
@@ -489,17 +561,21 @@ def place_order(
     state: str = "",
     zip: str = "",
     country: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
 ) -> PlacedOrder:
     """Place the order for the quote the customer confirmed (quote_id from propose_checkout, with the same
-    arguments): charges the total and empties the cart. Fails without charging if anything changed since."""
+    arguments): charges the total and empties the cart. Fails without charging if anything changed since. For a
+    guest, creates their customer account."""
     address = _address_args(address1, address2, city, state, zip, country)
-    args = CheckoutArgs(shipping_method, payment_method_id, promo_code, address)
+    args = CheckoutArgs(shipping_method, payment_method_id, promo_code, address, Guest(email, first_name, last_name))
     if _rehearsing(ctx.store):
         with ctx.store.session() as session:
             quote, _, _ = _confirmed_quote(ctx, session, args, quote_id)
         return PlacedOrder(status="awaiting_confirmation", order_id=None, quote=quote)
     with ctx.store.session() as session:
-        customer, cart = _customer_and_cart(ctx, session)
+        customer, cart, _ = _customer_and_cart(ctx, session, guest=args.guest)
     key = checkout_key(customer.user_id, cart.cart_id, quote_id)
     keys = IdempotencyKeys(ctx.store)
     claim = keys.claim(CHECKOUT_SCOPE, key, {"quote_id": quote_id, **args.payload()})
@@ -694,6 +770,9 @@ def _commit_order(
         if replayed is not None:
             return PlacedOrder.model_validate(replayed)
         quote, customer, cart = _confirmed_quote(ctx, session, args, quote_id, lock=True)
+        if quote.guest_email is not None:
+            customer = customer.model_copy(update={"address": quote.address})
+            session.add_customer(customer)
         records = payment_records(session)
         order_id = _new_order_id(session)
         method_id = args.payment_method_id
@@ -768,7 +847,9 @@ def _commit_order(
             quote = quote.model_copy(
                 update={"payment": PaymentChoice(payment_method_id=method_id, source="credit_card", description=shown)}
             )
-        placed = PlacedOrder(status="placed", order_id=order_id, quote=quote, charged=quote.total)
+        placed = PlacedOrder(
+            status="placed", order_id=order_id, quote=quote, charged=quote.total, customer_id=customer.user_id
+        )
         IdempotencyKeys.complete(session, CHECKOUT_SCOPE, key, placed.model_dump(mode="json"))
     log.info("order_placed", order_id=order_id, checkout_key=key, total_minor=quote.total_minor)
     return placed
