@@ -6,7 +6,7 @@ import os
 
 from rich.console import Console
 
-from bench import input_rails, output_rails, query_parser, retrieval, tokens, tool_rails, tools, turns
+from bench import catalog_import, input_rails, output_rails, query_parser, retrieval, tokens, tool_rails, tools, turns
 
 
 def main() -> None:
@@ -21,6 +21,7 @@ def main() -> None:
     tool_rails.run(console, os.environ.get("SHOPKEEP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     pgvector_url = os.environ.get("SHOPKEEP_BENCH_PGVECTOR_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/test")
     retrieval.run(console, pgvector_url, products=int(os.environ.get("SHOPKEEP_BENCH_RETRIEVAL_PRODUCTS", "100000")))
+    catalog_import.run(console, products=int(os.environ.get("SHOPKEEP_BENCH_IMPORT_PRODUCTS", "100000")))
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ class ConversationService:
         *,
         variant_of: Callable[[str], str | None] | None = None,
         vault: CardVault | None = None,
-        policy: Callable[[], str] | None = None,
+        policy: str | Callable[[], str] = "",
         output_rails: tuple[OutputRail, ...] = OUTPUT_RAILS,
     ) -> None:
         self._graph = graph
@@ -93,7 +93,7 @@ class ConversationService:
     @property
     def policy(self) -> str:
         """The shop's policy text now (empty when the service was built without one)."""
-        return self._policy() if self._policy is not None else ""
+        return self._policy if isinstance(self._policy, str) else self._policy()
 
     def values(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's graph state as last checkpointed (empty before its first turn)."""

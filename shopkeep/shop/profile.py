@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from shopkeep.domain.shop import ShopProfile
+from shopkeep.errors import StoreUnavailableError
 from shopkeep.settings import Settings
 from shopkeep.store.base import CommerceStore
 from shopkeep.store.seed import demo_profile
@@ -40,14 +41,19 @@ class ShopProfiles:
         return cls(store, settings.data_dir)
 
     def current(self) -> ShopProfile:
-        """The shop's profile as the store holds it now."""
-        with self._store.session() as session:
-            records = shop_records(session)
-            revision = records.revision("profile")
-            cached = self._cached
-            if cached is not None and cached[0] == revision:
-                return cached[1]
-            profile = records.profile()
+        """The shop's profile as the store holds it now (while the store is unreachable, the last one read)."""
+        try:
+            with self._store.session() as session:
+                records = shop_records(session)
+                revision = records.revision("profile")
+                cached = self._cached
+                if cached is not None and cached[0] == revision:
+                    return cached[1]
+                profile = records.profile()
+        except StoreUnavailableError:
+            if self._cached is None:
+                raise
+            return self._cached[1]
         if profile is None:
             profile = demo_profile(self._data_dir)
         with self._lock:

@@ -22,6 +22,7 @@ import yaml
 from langchain_core.messages import SystemMessage
 
 from shopkeep.domain.shop import DEMO_SHOP_NAME, ShopProfile
+from shopkeep.errors import StoreUnavailableError
 from shopkeep.llm.experiments import Experiment
 from shopkeep.shop.profile import FixedProfile, ProfileSource
 
@@ -151,8 +152,11 @@ class PromptRegistry:
             shop = FixedProfile(ShopProfile(name=DEMO_SHOP_NAME, policy=policy, demo=True))
         templates = [PromptTemplate.read(p) for p in sorted(directory.glob("*.md"))]
         registry = cls(templates, shop, experiment)
-        for template in templates:  # fail at start-up, not on the first conversation that needs the prompt
-            registry.render(template)
+        try:
+            for template in templates:  # fail at start-up, not on the first conversation that needs the prompt
+                registry.render(template)
+        except StoreUnavailableError:
+            pass  # the store is down: the service starts (and says so); prompts are rendered once it is back
         for variant, pins in registry.experiment.variants.items():
             for agent, version in pins.items():
                 if (agent, version) not in registry._templates:

@@ -50,15 +50,19 @@ def field_name(raw: str) -> str:
 
 @dataclass
 class Item:
-    """One feed item: its fields, and the line each was read on (a TSV row is all on one line)."""
+    """One feed item: its fields (whitespace collapsed), and the line each was read on (a TSV row is all on one
+    line)."""
 
     path: str
     line: int
     fields: dict[str, str]
     lines: dict[str, int]
 
+    def __post_init__(self) -> None:
+        self.fields = {name: " ".join(value.split()) for name, value in self.fields.items() if value}
+
     def get(self, name: str) -> str:
-        return " ".join((self.fields.get(name) or "").split())
+        return self.fields.get(name, "")
 
     def error(self, name: str, problem: str) -> ImportRowError:
         value = self.get(name)
@@ -111,7 +115,7 @@ class _FeedHandler(ContentHandler):
             self.items.append(self._item)
             self._item = None
         elif self._field is not None and field_name(name[1]) == self._field:
-            self._item.fields[self._field] = "".join(self._text).strip()
+            self._item.fields[self._field] = " ".join("".join(self._text).split())
             self._field = None
 
     def characters(self, content: str) -> None:
@@ -219,7 +223,7 @@ def _product(group: str, items: list[Item], currency: str) -> ProductEntry:
         product_type=kind or derive_product_type(name, labels, first.get("google_product_category")),
         brand=text_or_none(first.get("brand")),
         tags=labels,
-        description=html_to_text(first.fields.get("description") or "") or None,
+        description=html_to_text(first.get("description")) or None,
         image_url=image,
     )
 
