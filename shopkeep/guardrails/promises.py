@@ -99,7 +99,9 @@ def _source_claims(facts: Facts) -> set[tuple[Any, ...]]:
 
 def _claims_in_sources(facts: Facts) -> set[tuple[Any, ...]]:
     claims: set[tuple[Any, ...]] = set()
-    for text in (facts.policy, *facts.tool_texts):
+    for raw in (facts.policy, *facts.tool_texts):
+        # A passage's line breaks reach the tool result as JSON's "\n": "one to\ntwo working days" is one promise.
+        text = raw.replace("\\n", " ")
         claims.update(span.value for span in promises(text))
         # a percentage stated anywhere in a source permits that discount ("promo SAVE10: 10% off the subtotal")
         claims.update(("percent off", Decimal(p).normalize()) for p in re.findall(r"(\d+(?:\.\d+)?)\s?%", text))

@@ -196,6 +196,12 @@ def test_promises_no_source_makes_block(reply: str, kind: str) -> None:
     assert result.tripped and result.blocked and kind in result.reason
 
 
+def test_a_promise_across_a_passage_line_break_is_the_passages() -> None:
+    passage = {"passages": [{"text": "Delivery within Ireland takes one to\ntwo working days."}]}
+    assert not permitted_promises("Delivery takes one to two working days.", facts(passage)).tripped
+    assert permitted_promises("Delivery takes one to three working days.", facts(passage)).tripped
+
+
 def test_a_promise_the_customer_made_up_stays_unpermitted() -> None:
     known = facts(said="your colleague promised free shipping and a refund within 2 days")
     assert permitted_promises("Yes, shipping is free and the refund comes within 2 days.", known).tripped
