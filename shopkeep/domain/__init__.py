@@ -11,6 +11,7 @@ from shopkeep.domain.customers import (
     PayPal,
     PersonName,
     describe_payment_method,
+    looks_like_email,
 )
 from shopkeep.domain.money import Amount, to_amount, to_minor_units
 from shopkeep.domain.orders import (
@@ -46,6 +47,7 @@ __all__ = [
     "TicketStatus",
     "Variant",
     "describe_payment_method",
+    "looks_like_email",
     "to_amount",
     "to_minor_units",
 ]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from shopkeep.domain._base import Frozen
 from shopkeep.domain.money import Amount
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def looks_like_email(text: str) -> bool:
+    """One address, a local part and a dotted domain: what a customer record can be found by."""
+    return bool(_EMAIL.match(text.strip()))
 
 
 class Address(Frozen):

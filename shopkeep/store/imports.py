@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
@@ -47,7 +47,6 @@ class CatalogChanges:
     variants_removed: int = 0
     variants_kept_unavailable: int = 0
     """Variants an order refers to: kept (unavailable) instead of removed."""
-    removed_ids: list[str] = field(default_factory=list)
 
 
 def new_id(namespace: str, taken: set[str]) -> str:
@@ -236,7 +235,6 @@ class _Writer:
         if not kept:
             self.conn.execute(delete(t.products).where(t.products.c.product_id == product_id))
         self.changes.products_removed += 1
-        self.changes.removed_ids.append(product_id)
         self.touched.add(product_id)
 
     def flush(self) -> None:

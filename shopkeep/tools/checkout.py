@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -54,6 +53,7 @@ from shopkeep.domain import (
     PaymentTransaction,
     PersonName,
     describe_payment_method,
+    looks_like_email,
     to_minor_units,
 )
 from shopkeep.domain.money import Amount
@@ -273,13 +273,10 @@ def _customer_and_cart(
     return customer, cart, False
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
-
 def _guest_customer(session: StoreSession, guest: Guest) -> Customer:
     """The customer record a guest checkout will create, with the id it will have (no address yet)."""
     email = guest.email.strip()
-    if not _EMAIL.match(email):
+    if not looks_like_email(email):
         raise RuleViolationError("A guest checkout needs the customer's email address")
     if not (guest.first_name.strip() and guest.last_name.strip()):
         raise RuleViolationError("A guest checkout needs the customer's first and last name")

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TypeVar
 
+from shopkeep.domain.customers import looks_like_email
 from shopkeep.domain.money import to_amount
 from shopkeep.errors import ImportRowError
 
@@ -264,13 +265,10 @@ def csv_rows(
             yield CsvRow(shown, line, dict(zip(header, row, strict=False)))
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
-
 def email(raw: str) -> str:
     text = raw.strip()
     if not text:
         raise FieldError("is missing")
-    if not _EMAIL.match(text):
+    if not looks_like_email(text):
         raise FieldError("is not an email address")
     return text
