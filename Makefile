@@ -4,13 +4,12 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev,postgres,redis,oracle,openai,oci
+EXTRAS ?= dev,postgres,redis,oracle,openai,oci,otel
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
-export OTEL_SDK_DISABLED := true
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: venv run test lint format bench clean

@@ -1,8 +1,10 @@
 """Logging set-up: structlog over the standard library, console lines for people or JSON lines for machines.
 
 Every event passes ``redact_pii`` last before rendering: emails, phone numbers, street addresses and card numbers in
-any value (exception tracebacks included) are replaced by labels (``guardrails.redaction``). The project sets no
-OpenTelemetry spans of its own; a span exporter added later should run ``redact_value`` on span attributes too.
+any value (exception tracebacks included) are replaced by labels (``guardrails.redaction``). Standard-library
+records (uvicorn, httpx, ...) go through the same processors and renderer, so in ``json`` format every line is one
+JSON object, and lines written during a turn carry its ``conversation_id`` and ``trace_id`` (bound as structlog
+context variables by ``agents.telemetry``). Span attributes hold no personal data by construction (``tracing``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure_logging`` installs for standard-library records (found again on a second call)."""
+
+
 def redact_pii(_logger: object, _method: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
     """structlog processor: PII out of every value of the event (see ``guardrails.redaction``)."""
     return {key: redact_value(value) for key, value in event_dict.items()}
@@ -48,21 +54,36 @@ def configure_logging(settings: Settings) -> None:
         if settings.log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_pii,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, redact_pii, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=_CurrentStderr(), format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
+    root = logging.getLogger()
+    root.setLevel(level)
+    ours = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)
+    if ours is None and not root.handlers:  # like logging.basicConfig: a host's own handlers are kept
+        ours = _StderrHandler(_CurrentStderr())
+        root.addHandler(ours)
+    if ours is not None:
+        ours.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    redact_pii,
+                    renderer,
+                ],
+            )
+        )
+    for handler in root.handlers:
         if not any(isinstance(f, _RedactPII) for f in handler.filters):
             handler.addFilter(_RedactPII())
     # Migrations report every step at INFO; only their problems are worth a line.

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     """All of Shopkeep's configuration. Field ``x`` is set by ``SHOPKEEP_X``; nested ``a.b`` by ``SHOPKEEP_A__B``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SHOPKEEP_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+        env_prefix="SHOPKEEP_", env_nested_delimiter="__", env_file=".env", extra="ignore", populate_by_name=True
     )
 
     store_url: str = Field(default="", description="SQLAlchemy URL of the commerce store; default var/shopkeep.db")
@@ -175,6 +175,16 @@ class Settings(BaseSettings):
     )
 
     checkpoint_url: str = Field(default="", description="Where conversations are checkpointed; default var/")
+
+    # OpenTelemetry's own variables (no SHOPKEEP_ prefix): they switch tracing on (``shopkeep.tracing``).
+    otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
+    otel_traces_exporter: str = Field(default="", validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_endpoint: str = Field(
+        default="", validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_protocol: str = Field(
+        default="", validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    )
 
     def resolved_checkpoint_url(self) -> str:
         """The checkpointer URL, defaulting to a SQLite file next to the store."""

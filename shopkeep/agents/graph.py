@@ -1,6 +1,7 @@
 """The LangGraph graph: input guard -> router -> specialists <-> tools -> output guard.
 
-``build_graph`` takes every dependency; the topology is pinned by a snapshot test of ``draw_mermaid()``.
+``build_graph`` takes every dependency; the topology is pinned by a snapshot test of ``draw_mermaid()``. Every node
+runs inside its own span (``agents.telemetry.traced_node``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from shopkeep.agents.nodes import after_input, human_mode, input_guard_node, rou
 from shopkeep.agents.output_guard import output_guard_node
 from shopkeep.agents.specialists import agent_node
 from shopkeep.agents.state import AGENTS, ConversationState
+from shopkeep.agents.telemetry import Node, traced_node
 from shopkeep.agents.tools_node import tools_node
 
 
@@ -34,13 +36,16 @@ def _after_tools(state: ConversationState) -> str:
 
 def build_graph(deps: AgentDeps, checkpointer: Any = None) -> CompiledStateGraph[Any, Any, Any, Any]:
     graph = StateGraph(ConversationState)
-    graph.add_node("input_guard", input_guard_node(deps.input_rails))
-    graph.add_node("router", router_node(deps))
-    graph.add_node("human", human_mode)
-    for agent in AGENTS:
-        graph.add_node(agent, agent_node(agent, deps))
-    graph.add_node("tools", tools_node(deps))
-    graph.add_node("output_guard", output_guard_node(deps))
+    nodes: dict[str, Node] = {
+        "input_guard": input_guard_node(deps.input_rails),
+        "router": router_node(deps),
+        "human": human_mode,
+        **{agent: agent_node(agent, deps) for agent in AGENTS},
+        "tools": tools_node(deps),
+        "output_guard": output_guard_node(deps),
+    }
+    for name, node in nodes.items():
+        graph.add_node(name, traced_node(name, node))
 
     graph.add_edge(START, "input_guard")
     graph.add_conditional_edges("input_guard", after_input, ["router", "human", "output_guard"])

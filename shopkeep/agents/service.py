@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from shopkeep.agents.telemetry import TurnObservation, observe_turn
 from shopkeep.domain import ConversationEvent
 from shopkeep.errors import NotFoundError
 from shopkeep.guardrails.cards import mask_card_numbers, vault_card_numbers
@@ -114,9 +115,10 @@ class ConversationService:
         """Run one customer message; ``on_message`` (optional) sees the turn's messages and tokens as they come."""
         if not self.exists(conversation_id):
             raise NotFoundError("Conversation", conversation_id)
-        text, notice = self._protect(text)
-        with self._locks[conversation_id]:
-            result = self._turn(conversation_id, text, confirm, on_message)
+        with observe_turn(conversation_id) as observation:
+            text, notice = self._protect(text)
+            with self._locks[conversation_id]:
+                result = self._turn(conversation_id, text, confirm, observation, on_message)
         if notice is None:
             return result
         return result.model_copy(update={"reply": f"{notice} {result.reply}".strip()})
@@ -141,11 +143,17 @@ class ConversationService:
         return events
 
     def _turn(
-        self, conversation_id: str, text: str, confirm: str | None, on_message: MessageSink | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        confirm: str | None,
+        observation: TurnObservation,
+        on_message: MessageSink | None = None,
     ) -> TurnResult:
         config = {"configurable": {"thread_id": conversation_id}}
         snapshot = self._graph.get_state(config)
         before = len(snapshot.values.get("messages", []))
+        mode_before = snapshot.values.get("mode")
         trips_before = len(snapshot.values.get("rail_trips") or [])
         pending = _pending_proposal(snapshot)
         self._record(conversation_id, "user", {"text": text})
@@ -196,9 +204,10 @@ class ConversationService:
         )
         for call in calls:
             self._record(conversation_id, "tool", call.model_dump())
-        for trip in (values.get("rail_trips") or [])[trips_before:]:
+        trips = (values.get("rail_trips") or [])[trips_before:]
+        for trip in trips:
             self._record(conversation_id, "rail", trip)
-            log.info("rail_tripped", conversation_id=conversation_id, **trip)
+            log.info("rail_tripped", **trip)
         if proposal is not None:
             self._record(
                 conversation_id, "proposal", {"tool": proposal["tool"], "fingerprint": proposal["fingerprint"]}
@@ -211,6 +220,8 @@ class ConversationService:
             self._record(conversation_id, "usage", {**usage.as_payload(), "conversation": total.as_payload()})
         if reply:
             self._record(conversation_id, "assistant", {"text": reply, "agent": result.agent, "intent": result.intent})
+        escalated = values.get("mode") == "human" and mode_before != "human"
+        observation.finish(result, trips=trips, escalated=escalated, usage=usage)
         return result
 
     def _record(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:

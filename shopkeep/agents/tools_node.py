@@ -24,6 +24,7 @@ from shopkeep.agents.confirmation import Reply, classify_reply
 from shopkeep.agents.deps import AgentDeps
 from shopkeep.agents.proposals import Proposal, fingerprint, summarize
 from shopkeep.agents.state import ConversationState
+from shopkeep.agents.telemetry import tool_span
 from shopkeep.agents.toolkit import AGENT_TOOLS, AUTH_TOOLS, HANDOFF_TOOL
 from shopkeep.domain import EscalationTicket
 from shopkeep.guardrails.base import RailResult
@@ -109,7 +110,7 @@ def tools_node(deps: AgentDeps) -> Any:
         if tool.confirm:
             messages[:0], updates = _confirm_then_run(deps, ctx, call)
             return {"messages": messages, **updates}
-        outcome = deps.registry.call(call["name"], call["args"], ctx)
+        outcome = _execute(deps, call, ctx)
         messages.insert(0, _message(call, outcome))
         if outcome.ok and call["name"] in AUTH_TOOLS:
             updates["customer_id"] = outcome.output
@@ -119,6 +120,14 @@ def tools_node(deps: AgentDeps) -> Any:
         return {"messages": messages, **updates}
 
     return run
+
+
+def _execute(deps: AgentDeps, call: ToolCall, ctx: ToolContext, *, rehearsal: bool = False) -> ToolOutcome:
+    """One tool call, in its ``execute_tool`` span (a proposal's dry run is one too, marked as a rehearsal)."""
+    with tool_span(call["name"], call.get("id"), rehearsal=rehearsal) as report:
+        outcome = deps.registry.call(call["name"], call["args"], ctx)
+        report(outcome.ok)
+    return outcome
 
 
 def _declined_this_turn(state: ConversationState, call: ToolCall) -> bool:
@@ -148,7 +157,7 @@ def _conversation_sources(state: ConversationState) -> tuple[str, str]:
 
 
 def _propose(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> Proposal | ToolOutcome:
-    rehearsed = deps.registry.call(call["name"], call["args"], replace(ctx, store=deps.store.rehearsal()))
+    rehearsed = _execute(deps, call, replace(ctx, store=deps.store.rehearsal()), rehearsal=True)
     if not rehearsed.ok:
         return rehearsed
     summary = summarize(call["name"], call["args"], rehearsed.output, deps.store)
@@ -176,7 +185,7 @@ def _confirm_then_run(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> tupl
         if verdict is Reply.YES:
             if confirmed_fingerprint not in (None, proposal.fingerprint):
                 continue  # the customer said yes to something else: show the current proposal again
-            outcome = deps.registry.call(call["name"], call["args"], ctx)
+            outcome = _execute(deps, call, ctx)
             return [_message(call, outcome)], {"last_proposal": None, **_guest_became_customer(ctx, outcome)}
         declined = _refusal(call, NOT_CONFIRMED)
         if verdict is Reply.NO:

@@ -18,12 +18,14 @@ from shopkeep.agents.factory import build_service
 from shopkeep.agents.service import ConversationService
 from shopkeep.api import conversations
 from shopkeep.api.errors import install_error_handlers
+from shopkeep.api.ops import install_ops
 from shopkeep.api.web import install_web_chat
 from shopkeep.errors import StoreError
 from shopkeep.guardrails.ratelimit import RateLimiter, RateRules, rate_limiter
 from shopkeep.settings import Settings
 from shopkeep.shop.profile import ShopProfiles
 from shopkeep.store import CommerceStore
+from shopkeep.tracing import configure_tracing
 
 DESCRIPTION = """
 Shopkeep's conversation API: start a conversation, send the customer's messages, read the transcript.
@@ -41,7 +43,7 @@ Errors share one body, `{"code", "message", "error_id"?, "details"?}`; a 500 car
 
 TAGS = [
     {"name": "conversations", "description": "Chat with the assistant: REST and server-sent events."},
-    {"name": "ops", "description": "Health of the service."},
+    {"name": "ops", "description": "Health and metrics of the service."},
 ]
 
 
@@ -61,6 +63,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_tracing(settings)  # per process: a worker's exporter thread does not survive a fork
         if service is not None:
             app.state.service = service
             yield
@@ -75,6 +78,9 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # FastAPI's own request spans join Shopkeep's traces; its metrics and exception logs stay off (Prometheus
+        # counts, and exception texts may quote a customer).
+        telemetry={"tracing": True, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.state.settings = settings
     app.state.store = store
@@ -85,6 +91,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(conversations.router)
     install_web_chat(app)
+    install_ops(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and store reachability")
     def healthz() -> JSONResponse:

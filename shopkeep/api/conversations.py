@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from shopkeep.agents.service import ConversationService, TurnResult
+from shopkeep.agents.telemetry import bind_log_context
 from shopkeep.api.errors import api_error
 from shopkeep.api.idempotency import HEADER_DESCRIPTION, REPLAYED_HEADER, Started, begin, message_payload
 from shopkeep.api.ratelimit import enforce_message_rate
@@ -152,6 +153,7 @@ async def send_message(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> TurnResponse | StreamingResponse | JSONResponse:
+    bind_log_context(conversation_id)
     streaming = accept is not None and SSE_MEDIA_TYPE in accept
     if streaming and not await run_in_threadpool(service.exists, conversation_id):
         raise NotFoundError("Conversation", conversation_id)

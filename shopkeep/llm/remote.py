@@ -25,19 +25,15 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
-from prometheus_client import Counter
 from pydantic import ConfigDict, Field
 
 from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.context import fit
+from shopkeep.llm.telemetry import observe_llm_call
 from shopkeep.llm.tokens import TokenCounter
+from shopkeep.metrics import LLM_FALLBACKS, LLM_TOOL_CALL_ERRORS
 
 log = structlog.get_logger(__name__)
-
-FALLBACKS = Counter(
-    "shopkeep_llm_fallbacks_total", "Replies the local brain gave because the remote model was down", ["agent"]
-)
-REPAIRS = Counter("shopkeep_llm_tool_call_errors_total", "Malformed tool calls sent back to the model", ["agent"])
 
 SAFE_REPLY = (
     "I'm sorry, I couldn't work that out just now. Could you say it another way? I can also hand you to a human "
@@ -178,21 +174,26 @@ class RemoteBrain(ToolBindingChatModel):
             for attempt in range(2):
                 sent = self.counter.request(view, tools)
                 reply, streamed = None, False
-                for piece in self._ask(view, tools, stop, config, live=live, **kwargs):
-                    if isinstance(piece, AIMessage):
-                        reply = piece
-                    else:
-                        streamed = True
-                        yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                assert reply is not None
+                with observe_llm_call(self.agent, self.provider, self.model_name) as call:
+                    for piece in self._ask(view, tools, stop, config, live=live, **kwargs):
+                        if isinstance(piece, AIMessage):
+                            reply = piece
+                        else:
+                            streamed = True
+                            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                    assert reply is not None
+                    reported: dict[str, Any] = dict(reply.usage_metadata or {})
+                    call.tokens(
+                        int(reported.get("input_tokens") or sent),
+                        int(reported.get("output_tokens") or self.counter.reply(reply)),
+                    )
                 info["llm_calls"] += 1
-                reported: dict[str, Any] = dict(reply.usage_metadata or {})
-                usage["input_tokens"] += int(reported.get("input_tokens") or sent)
-                usage["output_tokens"] += int(reported.get("output_tokens") or self.counter.reply(reply))
+                usage["input_tokens"] += call.input_tokens
+                usage["output_tokens"] += call.output_tokens
                 errors = tool_call_errors(reply, tools)
                 if not errors:
                     break
-                REPAIRS.labels(agent=self.agent).inc()
+                LLM_TOOL_CALL_ERRORS.labels(agent=self.agent).inc()
                 log.warning("llm_tool_call_rejected", agent=self.agent, attempt=attempt + 1, errors=len(errors))
                 info["repaired"] = True
                 if attempt == 0:
@@ -203,7 +204,7 @@ class RemoteBrain(ToolBindingChatModel):
         except Exception as exc:
             if self.fallback is None or not self.unavailable(exc):
                 raise
-            FALLBACKS.labels(agent=self.agent).inc()
+            LLM_FALLBACKS.labels(agent=self.agent).inc()
             reason = f"{type(exc).__name__}: {exc}"[:300]
             log.warning("llm_fallback", agent=self.agent, provider=self.provider, reason=reason)
             info.update(fallback=True, fallback_reason=reason)

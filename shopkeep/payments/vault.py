@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shopkeep.domain._base import Frozen
 from shopkeep.errors import CardTokenExpiredError, RuleViolationError
 from shopkeep.guardrails.cards import luhn_valid
+from shopkeep.metrics import REDIS_ERRORS
 
 if TYPE_CHECKING:
     from shopkeep.settings import PaymentsSettings
@@ -144,14 +145,24 @@ class RedisCardVault:
             raise ImportError("The Redis card vault needs the 'redis' extra: pip install 'shopkeep[redis]'") from exc
         return cls(redis.Redis.from_url(url, socket_timeout=5), ttl_s)
 
+    def _redis(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """One Redis command; a failure is counted (``shopkeep_redis_errors_total``) and raised as it is."""
+        from redis.exceptions import RedisError
+
+        try:
+            return getattr(self._client, command)(*args, **kwargs)
+        except (RedisError, OSError):
+            REDIS_ERRORS.labels(component="vault").inc()
+            raise
+
     def put(self, number: str) -> VaultedCard:
         digits, card = _new_card(number)
         value = json.dumps({"number": digits, "brand": card.brand, "last_four": card.last_four})
-        self._client.set(self._namespace + card.token, value, ex=self._ttl_s)
+        self._redis("set", self._namespace + card.token, value, ex=self._ttl_s)
         return card
 
     def _live(self, token: str) -> dict[str, str]:
-        raw = self._client.get(self._namespace + token) if is_vault_token(token) else None
+        raw = self._redis("get", self._namespace + token) if is_vault_token(token) else None
         if raw is None:
             raise _expired(token)
         loaded: dict[str, str] = json.loads(raw)
@@ -165,7 +176,7 @@ class RedisCardVault:
         return self._live(token)["number"]
 
     def forget(self, token: str) -> None:
-        self._client.delete(self._namespace + token)
+        self._redis("delete", self._namespace + token)
 
 
 _default_lock = threading.Lock()

@@ -35,6 +35,7 @@ from shopkeep.domain import (
     Variant,
 )
 from shopkeep.errors import StoreIntegrityError, StoreUnavailableError
+from shopkeep.metrics import STORE_ERRORS
 from shopkeep.store import schema as t
 
 ADDRESS_FIELDS = ("address1", "address2", "city", "country", "state", "zip")
@@ -436,9 +437,11 @@ class SqlCommerceStore:
                     if not commit:
                         transaction.rollback()
         except IntegrityError as exc:
+            STORE_ERRORS.labels(backend=self.engine.dialect.name, error="integrity").inc()
             raise StoreIntegrityError(f"the store refused the write: {exc.orig}") from exc
         except DBAPIError as exc:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                STORE_ERRORS.labels(backend=self.engine.dialect.name, error="unavailable").inc()
                 raise StoreUnavailableError(f"the store is unavailable ({self.url}): {exc.orig}") from exc
             raise
 

@@ -20,6 +20,7 @@ import structlog
 
 from shopkeep.guardrails.ratelimit.base import MICROS, Decision, RateLimiter, RateRule
 from shopkeep.guardrails.ratelimit.memory import MemoryRateLimiter
+from shopkeep.metrics import REDIS_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +72,7 @@ class RedisRateLimiter:
         try:
             allowed, retry_us, remaining = self._script(keys=[key], args=[rule.period_us, rule.interval_us])
         except self._errors as exc:
+            REDIS_ERRORS.labels(component="rate_limit").inc()
             if not self._down.is_set():
                 self._down.set()
                 log.warning("rate_limit_redis_down", error=type(exc).__name__, fallback="in-process limits")
