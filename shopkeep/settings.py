@@ -175,6 +175,11 @@ class Settings(BaseSettings):
     )
 
     checkpoint_url: str = Field(default="", description="Where conversations are checkpointed; default var/")
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Commands migrate the store's schema when they open it; false for deploys that run "
+        "`shopkeep migrate` as a step of their own (then a store that is not at the newest revision is an error)",
+    )
 
     # OpenTelemetry's own variables (no SHOPKEEP_ prefix): they switch tracing on (``shopkeep.tracing``).
     otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from shopkeep.errors import StoreError
 from shopkeep.settings import get_settings
-from shopkeep.store import SqlCommerceStore, open_store
+from shopkeep.store import SqlCommerceStore, migrate, open_store
 from shopkeep.store.seed import seed_demo
 from shopkeep.store.shop import shop_records
 
@@ -28,11 +28,17 @@ def store_url(url: str | None) -> str:
 
 
 def open_cli_store(url: str | None, *, seed_if_empty: bool = False) -> SqlCommerceStore:
-    """Open (and migrate) the store; the embedded default is seeded with the demo store on first use (unless a shop
-    was initialized there)."""
+    """Open (and migrate, unless ``SHOPKEEP_MIGRATE_ON_START=false``) the store; the embedded default is seeded
+    with the demo store on first use (unless a shop was initialized there)."""
     resolved = store_url(url)
+    upgrade = get_settings().migrate_on_start
     try:
-        store = open_store(resolved)
+        store = open_store(resolved, upgrade=upgrade)
+        if not upgrade:
+            at, head = migrate.current_revision(store.engine), migrate.head_revision(store.engine)
+            if at != head:
+                store.close()
+                fail(f"the store's schema is at revision {at or 'none'}; this version needs {head}: `shopkeep migrate`")
         if seed_if_empty and store.is_empty() and not _holds_a_shop(store):
             seed_demo(store, get_settings().data_dir)
     except StoreError as exc:

@@ -12,7 +12,7 @@ from shopkeep.cli.prompts_cmds import prompts_app
 from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
 from shopkeep.cli.serve import serve_command
 from shopkeep.cli.shop_cmds import customers_app, init_command, kb_app
-from shopkeep.cli.store_cmds import seed_command, store_app
+from shopkeep.cli.store_cmds import migrate_command, seed_command, store_app
 from shopkeep.cli.tools_cmds import tools_app
 from shopkeep.observability import configure_logging
 from shopkeep.settings import get_settings
@@ -32,6 +32,7 @@ def _configure() -> None:
 
 app.command("init")(init_command)
 app.command("seed")(seed_command)
+app.command("migrate")(migrate_command)
 app.command("serve")(serve_command)
 app.command("chat")(chat_command)
 app.command("index")(index_command)

@@ -1,4 +1,4 @@
-"""``shopkeep seed`` and ``shopkeep store export``."""
+"""``shopkeep seed``, ``shopkeep migrate`` and ``shopkeep store export``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError
 
-from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
+from shopkeep.cli._common import StoreOption, console, fail, open_cli_store, store_url
 from shopkeep.cli.retrieval_cmds import index_for_search
+from shopkeep.errors import StoreError
 from shopkeep.settings import get_settings
+from shopkeep.store import migrate, open_store
 from shopkeep.store.seed import demo_db_path, export, seed_demo
 
 store_app = typer.Typer(help="Inspect and move store data.", no_args_is_help=True)
@@ -41,6 +44,29 @@ def seed_command(
             index_for_search(target)
     finally:
         target.close()
+
+
+def migrate_command(store: StoreOption = None) -> None:
+    """Bring the store's schema to the newest revision (Alembic upgrade); for deploys that migrate as a step of
+    their own before starting the service (with SHOPKEEP_MIGRATE_ON_START=false). Safe to run again."""
+    try:
+        target = open_store(store_url(store), upgrade=False)
+        try:
+            before = migrate.current_revision(target.engine)
+            migrate.upgrade(target.engine)
+            after = migrate.current_revision(target.engine)
+        finally:
+            target.close()
+    except StoreError as exc:
+        fail(exc.message)
+    except OperationalError as exc:
+        fail(f"the store is unavailable ({store_url(store)}): {exc.orig}")
+    except ImportError as exc:
+        fail(str(exc))
+    if before == after:
+        console.print(f"{target.url}: schema already at revision {after}")
+    else:
+        console.print(f"{target.url}: schema migrated from revision {before or 'none'} to {after}")
 
 
 @store_app.command("export")

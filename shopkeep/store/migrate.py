@@ -1,4 +1,4 @@
-"""Schema migrations: Alembic, run programmatically on the store's own engine."""
+"""Schema migrations: Alembic, run programmatically on the store's own engine (``shopkeep migrate``, or on start)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -34,3 +36,14 @@ def upgrade(engine: Engine) -> None:
             config = alembic_config(engine)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    """The newest revision this version of Shopkeep knows."""
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
