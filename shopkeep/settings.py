@@ -150,6 +150,15 @@ class GuardrailsSettings(BaseModel):
     validators: list[ValidatorSettings] = Field(default_factory=list)
 
 
+class RetentionSettings(BaseModel):
+    """How long conversations are kept (``SHOPKEEP_RETENTION__X``); orders are kept regardless."""
+
+    conversation_days: int = Field(
+        default=0, ge=0, description="Delete conversations idle for longer than this many days; 0 keeps them"
+    )
+    sweep_interval_s: float = Field(default=3600.0, gt=0, description="How often `shopkeep serve` sweeps them")
+
+
 class Settings(BaseSettings):
     """All of Shopkeep's configuration. Field ``x`` is set by ``SHOPKEEP_X``; nested ``a.b`` by ``SHOPKEEP_A__B``."""
 
@@ -170,6 +179,7 @@ class Settings(BaseSettings):
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     guardrails: GuardrailsSettings = Field(default_factory=GuardrailsSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     redis_url: SecretStr | None = Field(
         default=None, description="Redis shared by every worker (rate limits); unset means in-process"
     )

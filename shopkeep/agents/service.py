@@ -96,13 +96,18 @@ class ConversationService:
         """The shop's policy text now (empty when the service was built without one)."""
         return self._policy if isinstance(self._policy, str) else self._policy()
 
+    @property
+    def checkpointer(self) -> Any:
+        """Where the graph keeps the conversations' state."""
+        return self._graph.checkpointer
+
     def values(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's graph state as last checkpointed (empty before its first turn)."""
         return dict(self._graph.get_state({"configurable": {"thread_id": conversation_id}}).values)
 
     def start(self, channel: str = "api", customer_id: str | None = None) -> str:
         conversation_id = uuid.uuid4().hex
-        self._record(conversation_id, "started", {"channel": channel, "customer_id": customer_id})
+        self._record(conversation_id, "started", {"channel": channel, "customer_id": customer_id}, customer_id)
         return conversation_id
 
     def exists(self, conversation_id: str) -> bool:
@@ -156,7 +161,7 @@ class ConversationService:
         mode_before = snapshot.values.get("mode")
         trips_before = len(snapshot.values.get("rail_trips") or [])
         pending = _pending_proposal(snapshot)
-        self._record(conversation_id, "user", {"text": text})
+        self._record(conversation_id, "user", {"text": text}, snapshot.values.get("customer_id"))
         if pending is not None:
             payload: Any = Command(resume={"text": text, "fingerprint": confirm or pending["fingerprint"]})
         else:
@@ -173,6 +178,7 @@ class ConversationService:
                 on_message(message, metadata)
         snapshot = self._graph.get_state(config)
         values = snapshot.values
+        customer = values.get("customer_id")
         new = values.get("messages", [])[before:]
         proposal = _pending_proposal(snapshot)
         calls = [
@@ -203,34 +209,36 @@ class ConversationService:
             mode=values.get("mode") or "bot",
         )
         for call in calls:
-            self._record(conversation_id, "tool", call.model_dump())
+            self._record(conversation_id, "tool", call.model_dump(), customer)
         trips = (values.get("rail_trips") or [])[trips_before:]
         for trip in trips:
-            self._record(conversation_id, "rail", trip)
+            self._record(conversation_id, "rail", trip, customer)
             log.info("rail_tripped", **trip)
         if proposal is not None:
-            self._record(
-                conversation_id, "proposal", {"tool": proposal["tool"], "fingerprint": proposal["fingerprint"]}
-            )
+            pending = {"tool": proposal["tool"], "fingerprint": proposal["fingerprint"]}
+            self._record(conversation_id, "proposal", pending, customer)
         usage = Usage.of(new)
         for fallback in usage.fallbacks:
-            self._record(conversation_id, "llm_fallback", fallback)
+            self._record(conversation_id, "llm_fallback", fallback, customer)
         if usage.llm_calls:
             total = Usage.of(values.get("messages", []))
-            self._record(conversation_id, "usage", {**usage.as_payload(), "conversation": total.as_payload()})
+            self._record(conversation_id, "usage", {**usage.as_payload(), "conversation": total.as_payload()}, customer)
         if reply:
-            self._record(conversation_id, "assistant", {"text": reply, "agent": result.agent, "intent": result.intent})
+            assistant = {"text": reply, "agent": result.agent, "intent": result.intent}
+            self._record(conversation_id, "assistant", assistant, customer)
         escalated = values.get("mode") == "human" and mode_before != "human"
         observation.finish(result, trips=trips, escalated=escalated, usage=usage)
         return result
 
-    def _record(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:
+    def _record(self, conversation_id: str, kind: str, payload: dict[str, Any], customer_id: str | None) -> None:
+        """Append one event, with the customer identified so far (what erasure finds a customer's data by)."""
         event = ConversationEvent(
             conversation_id=conversation_id,
             kind=kind,
             payload=payload,
             variant=self._variant(conversation_id),
             created_at=datetime.now(UTC),
+            customer_id=customer_id,
         )
         with self._store.session(write=True) as session:
             session.append_event(event)

@@ -1,13 +1,14 @@
 """The FastAPI application factory. Nothing outside ``api/`` imports FastAPI.
 
 The app owns the conversation service's lifecycle: its lifespan opens the checkpointer and builds the service
-once (unless a ready service is injected, as tests do), and closes the checkpointer on shutdown.
+once (unless a ready service is injected, as tests do), runs the retention sweeper when a retention period is set,
+and closes the checkpointer on shutdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from shopkeep import __version__
 from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
+from shopkeep.agents.retention import start_sweeper
 from shopkeep.agents.service import ConversationService
 from shopkeep.api import conversations
 from shopkeep.api.errors import install_error_handlers
@@ -64,13 +66,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_tracing(settings)  # per process: a worker's exporter thread does not survive a fork
-        if service is not None:
-            app.state.service = service
-            yield
-            return
-        with open_checkpointer(settings.resolved_checkpoint_url()) as checkpointer:
-            app.state.service = build_service(settings, store, checkpointer)
-            yield
+        with ExitStack() as stack:
+            if service is None:
+                checkpointer = stack.enter_context(open_checkpointer(settings.resolved_checkpoint_url()))
+                app.state.service = build_service(settings, store, checkpointer)
+            else:
+                app.state.service = service
+            sweeper = start_sweeper(settings, store, app.state.service.checkpointer)
+            try:
+                yield
+            finally:
+                if sweeper is not None:
+                    sweeper.cancel()
 
     app = FastAPI(
         title="Shopkeep",

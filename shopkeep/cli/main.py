@@ -9,6 +9,7 @@ from shopkeep.cli.chat_cmds import chat_command
 from shopkeep.cli.eval_cmds import eval_app
 from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
+from shopkeep.cli.retention_cmds import forget_command, retention_command
 from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
 from shopkeep.cli.serve import serve_command
 from shopkeep.cli.shop_cmds import customers_app, init_command, kb_app
@@ -33,6 +34,8 @@ def _configure() -> None:
 app.command("init")(init_command)
 app.command("seed")(seed_command)
 app.command("migrate")(migrate_command)
+app.command("forget")(forget_command)
+app.command("retention")(retention_command)
 app.command("serve")(serve_command)
 app.command("chat")(chat_command)
 app.command("index")(index_command)

@@ -40,3 +40,5 @@ class ConversationEvent(Frozen):
     payload: dict[str, Any] = Field(default_factory=dict)
     variant: str | None = None
     created_at: datetime
+    customer_id: str | None = None
+    """The identified customer when the event was recorded (what erasure and retention go by)."""

@@ -186,6 +186,7 @@ conversation_events = Table(
     Column("payload", JSONText, nullable=False),
     Column("variant", String(ID), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("customer_id", String(ID), nullable=True, index=True),
     Index("ix_conversation_events_conv", "conversation_id", "event_id"),
 )
 
