@@ -1,4 +1,7 @@
-"""Operations endpoints and HTTP instrumentation: ``GET /metrics`` and the request-duration histogram.
+"""Operations endpoints and HTTP instrumentation: ``GET /metrics``, ``GET /livez`` and the request-duration histogram.
+
+``/livez`` says only that the process answers (a liveness probe: restarting a worker does not bring a database
+back); ``/healthz`` (in ``app``) also checks the store (a readiness probe).
 
 ``/metrics`` serves every Prometheus family of ``shopkeep.metrics`` (all workers' values in multiprocess mode).
 ``RequestMetrics`` times every HTTP request by method, route template (``/v1/conversations/{conversation_id}``,
@@ -51,8 +54,12 @@ class RequestMetrics:
 
 
 def install_ops(app: FastAPI) -> None:
-    """``GET /metrics`` and the request timing middleware."""
+    """``GET /metrics``, ``GET /livez`` and the request timing middleware."""
     app.add_middleware(RequestMetrics)
+
+    @app.get("/livez", tags=["ops"], summary="Liveness: the process answers")
+    def livez() -> dict[str, str]:
+        return {"status": "ok"}
 
     @app.get(
         "/metrics",

@@ -1,4 +1,5 @@
-"""``/healthz``: 200 "ok" while the store answers, 503 "degraded" when it cannot be reached."""
+"""``/healthz``: 200 "ok" while the store answers, 503 "degraded" when it cannot be reached; ``/livez``: 200 while
+the process answers, whatever the store does (a liveness probe must not restart workers for a database outage)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,11 @@ def test_healthz_degraded_when_the_store_is_unreachable(app_for: AppFactory, dow
     assert response.status_code == 503
     assert response.json() == {"status": "degraded", "store": "unavailable"}
     assert "127.0.0.1" not in response.text  # no connection details leak
+
+
+def test_livez_answers_while_the_store_is_unreachable(app_for: AppFactory, down_store: SqlCommerceStore) -> None:
+    with TestClient(app_for(down_store)) as client:
+        assert client.get("/healthz").status_code == 503
+        response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
