@@ -33,9 +33,14 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler ``configure_logging`` installs for standard-library records (found again on a second call)."""
 
 
+_OWN_IDS = frozenset({"conversation_id", "trace_id", "error_id", "timestamp", "level", "logger"})
+"""Values Shopkeep makes itself (random hex ids, the time, the level): never PII, and hex ids hold digit runs that
+would send every line of a turn through the slow recognizers."""
+
+
 def redact_pii(_logger: object, _method: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
     """structlog processor: PII out of every value of the event (see ``guardrails.redaction``)."""
-    return {key: redact_value(value) for key, value in event_dict.items()}
+    return {key: value if key in _OWN_IDS else redact_value(value) for key, value in event_dict.items()}
 
 
 class _RedactPII(logging.Filter):

@@ -8,6 +8,7 @@ the turn into LangGraph's and the API's worker threads), and on the way out the 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +21,16 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from shopkeep import metrics, tracing
 from shopkeep.agents.state import AGENTS, ConversationState
+from shopkeep.guardrails.redaction import redact
 from shopkeep.llm.usage import Usage
 
 if TYPE_CHECKING:
     from shopkeep.agents.service import TurnResult
 
 log = structlog.get_logger(__name__)
+
+_OWN_ID = re.compile(r"[0-9a-f]{32}")
+"""A conversation id as ``ConversationService.start`` makes it."""
 
 ASSISTANT = "shopkeep"
 """``gen_ai.agent.name`` of the whole assistant (a turn); the specialists' spans carry their own names."""
@@ -81,7 +86,11 @@ def observe_turn(conversation_id: str) -> Iterator[TurnObservation]:
 
 
 def bind_log_context(conversation_id: str) -> None:
-    """Bind the conversation and trace ids to every log line of the current context (an API request)."""
+    """Bind the conversation and trace ids to every log line of the current context (an API request). The id comes
+    from the request's path: anything but an id the service made is redacted first (log lines skip redaction for
+    the ids Shopkeep makes, ``observability.redact_pii``)."""
+    if not _OWN_ID.fullmatch(conversation_id):
+        conversation_id = redact(conversation_id)
     structlog.contextvars.bind_contextvars(conversation_id=conversation_id, trace_id=_trace_id())
 
 

@@ -100,7 +100,7 @@ def create_app(
     install_web_chat(app)
     install_ops(app)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness and store reachability")
+    @app.get("/healthz", tags=["ops"], summary="Readiness: the service and its store answer")
     def healthz() -> JSONResponse:
         try:
             store.is_empty()

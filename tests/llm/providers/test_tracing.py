@@ -4,6 +4,7 @@ and every log line of a turn carries its conversation and trace ids."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode, format_trace_id
 
 from shopkeep import tracing
+from shopkeep.agents.telemetry import bind_log_context
 from shopkeep.llm.tokens import TokenCounter
 from shopkeep.observability import configure_logging
 from shopkeep.settings import Settings
@@ -169,3 +171,13 @@ def test_every_log_line_of_a_turn_carries_the_conversation_and_trace_ids(
     for line in lines:
         assert line["conversation_id"] == cid, line
         assert line["trace_id"] == format_trace_id(turn.context.trace_id), line
+
+
+def test_a_conversation_id_from_a_request_path_is_redacted_unless_shopkeep_made_it() -> None:
+    def bound(conversation_id: str) -> object:
+        bind_log_context(conversation_id)
+        return structlog.contextvars.get_contextvars()["conversation_id"]
+
+    made = "5fa11746148e4ba5bcab3908116f9944"
+    assert contextvars.copy_context().run(bound, made) == made
+    assert contextvars.copy_context().run(bound, "mei.ahmed5231@example.com") == "[email]"
