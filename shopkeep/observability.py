@@ -68,7 +68,8 @@ def configure_logging(settings: Settings) -> None:
         processors=[*shared, structlog.processors.format_exc_info, redact_pii, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
-        cache_logger_on_first_use=True,
+        # Uncached, so a second configure_logging in the process reaches the module-level loggers already used.
+        cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
     root.setLevel(level)

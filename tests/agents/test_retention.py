@@ -7,7 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,10 @@ from shopkeep.payments.vault import MemoryCardVault
 from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore, open_store
 from shopkeep.store import schema as t
+from shopkeep.store.postgres import scratch_database
 from shopkeep.store.seed import StoreData, seed
 from tests.agents.test_graph import FixedRouter
+from tests.conftest import POSTGRES_URL, service_missing
 from tests.support.checkout import EMMA, EMMA_PAYPAL, harness
 from tests.support.scripted_model import ScriptedChatModel, call, say
 from tests.tools.test_checkout import fill, order_args, propose
@@ -39,6 +41,18 @@ EMAIL = "mei.ahmed5231@example.com"
 ORDER = "#W2631563"  # her only pending order
 OTHER_EMAIL = "emma.smith3991@example.com"
 CARD = "4242 4242 4242 4242"
+
+
+@pytest.fixture(scope="module")
+def retention_database() -> Iterator[str]:
+    """A PostgreSQL database of this module's own: erasure renames customers, which the session's shared database
+    must not see (its later users seed it without a reset)."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(POSTGRES_URL, "shopkeep_retention"))
+        except Exception as exc:
+            service_missing(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -51,7 +65,7 @@ def backend(
         seed(store, demo_data)
         checkpoints = f"sqlite:///{tmp_path / 'checkpoints.db'}"
     else:
-        url = request.getfixturevalue("postgres_database")
+        url = request.getfixturevalue("retention_database")
         store = open_store(url)
         seed(store, demo_data, reset=True)
         checkpoints = url
