@@ -72,12 +72,12 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
-    root.setLevel(level)
     ours = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)
-    if ours is None and not root.handlers:  # like logging.basicConfig: a host's own handlers are kept
+    if ours is None and not root.handlers:  # like logging.basicConfig: a host's own handlers and level are kept
         ours = _StderrHandler(_CurrentStderr())
         root.addHandler(ours)
     if ours is not None:
+        root.setLevel(level)
         ours.setFormatter(
             structlog.stdlib.ProcessorFormatter(
                 foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],

@@ -25,6 +25,7 @@ from shopkeep.store.sql import ADDRESS_FIELDS, SqlSession
 API_SCOPES = "api:%"
 """Idempotency records of the API's routes (their stored responses quote conversations); checkouts are kept."""
 CHECKOUT_SCOPE = "checkout"
+"""The checkout tool's idempotency scope (``tools.checkout.CHECKOUT_SCOPE``: ``store/`` does not import ``tools/``)."""
 ERASED_DOMAIN = "erased.invalid"
 KEPT_ADDRESS_FIELDS = ("state", "country")
 """What an anonymised order keeps of its shipping address: the tax jurisdiction."""
