@@ -125,6 +125,12 @@ def tracer() -> Tracer:
     return (_provider or trace.get_tracer_provider()).get_tracer(INSTRUMENTATION, __version__)
 
 
+def active() -> bool:
+    """Whether spans go anywhere: a provider was given (``use_provider``) or installed globally (by
+    ``configure_tracing`` or by the host process). Without one, ``span`` skips OpenTelemetry altogether."""
+    return _provider is not None or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 def current_trace_id() -> str | None:
     """The current trace's id as 32 hex digits; None without a trace (tracing off and no caller's trace)."""
     context = trace.get_current_span().get_span_context()
@@ -140,6 +146,9 @@ def new_trace_id() -> str:
 def span(name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL) -> Iterator[Span]:
     """A span around a block: an exception ends it with ``error.type`` and an error status (its message is not
     recorded: it may quote a customer). LangGraph's pause for a confirmation is not an error."""
+    if not active():
+        yield trace.INVALID_SPAN
+        return
     with tracer().start_as_current_span(
         name, kind=kind, attributes=attributes, record_exception=False, set_status_on_exception=False
     ) as current:

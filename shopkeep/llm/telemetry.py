@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from shopkeep import metrics, tracing
 
@@ -30,15 +30,13 @@ class LLMCall:
 def observe_llm_call(agent: str, provider: str, model: str) -> Iterator[LLMCall]:
     """Span and metrics of one provider request; the caller reports its token counts with ``LLMCall.tokens``."""
     model = model or provider
-    span = tracing.tracer().start_span(
-        f"chat {model}",
-        kind=SpanKind.CLIENT,
-        attributes={
-            tracing.OPERATION: "chat",
-            tracing.PROVIDER: provider,
-            tracing.REQUEST_MODEL: model,
-            "shopkeep.agent": agent,
-        },
+    attributes = {tracing.OPERATION: "chat", tracing.PROVIDER: provider, tracing.REQUEST_MODEL: model}
+    span = (
+        tracing.tracer().start_span(
+            f"chat {model}", kind=SpanKind.CLIENT, attributes={**attributes, "shopkeep.agent": agent}
+        )
+        if tracing.active()
+        else INVALID_SPAN
     )
     call = LLMCall(span)
     started = time.perf_counter()
