@@ -123,26 +123,36 @@ def anonymise_customer(session: SqlSession, user_id: str) -> tuple[str, int]:
     conn.execute(update(t.carts).where(t.carts.c.customer_id == user_id).values(customer_id=None))
     conn.execute(update(t.escalations).where(t.escalations.c.customer_id == user_id).values(customer_id=None))
     conn.execute(delete(t.customers).where(t.customers.c.user_id == user_id))
-    _anonymise_checkouts(session, pseudonym)
+    _anonymise_checkouts(session, user_id, pseudonym)
     return pseudonym, orders.rowcount
 
 
-def _anonymise_checkouts(session: SqlSession, user_id: str) -> None:
-    """The stored results of the customer's checkouts quote the shipping address: blank it there as in the order
-    (the records themselves stay, so a retried checkout still replays instead of charging again)."""
+def _anonymise_checkouts(session: SqlSession, user_id: str, pseudonym: str) -> None:
+    """The stored results of the customer's checkouts quote the customer and the shipping address: the pseudonym
+    and the kept address fields replace them, as in the order (the records themselves stay, so a retried checkout
+    still replays instead of charging again)."""
     conn = session.connection
-    keys = select(t.order_charges.c.checkout_key).where(t.order_charges.c.user_id == user_id)
+    keys = select(t.order_charges.c.checkout_key).where(t.order_charges.c.user_id == pseudonym)
     records = t.idempotency_records.c
     query = select(records.scope, records.idem_key, records.response).where(
         records.scope == CHECKOUT_SCOPE, records.idem_key.in_(keys)
     )
     for scope, key, response in conn.execute(query).all():
-        scrubbed = _without_address(response)
+        scrubbed = _without_address(_renamed(response, user_id, pseudonym))
         conn.execute(
             update(t.idempotency_records)
             .where(records.scope == scope, records.idem_key == key)
             .values(response=scrubbed)
         )
+
+
+def _renamed(value: Any, old: str, new: str) -> Any:
+    """``value`` with every string equal to ``old`` replaced by ``new``."""
+    if isinstance(value, dict):
+        return {k: _renamed(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, old, new) for v in value]
+    return new if value == old else value
 
 
 def _without_address(value: Any) -> Any:
