@@ -204,7 +204,7 @@ def run(console: Console, products: int = PRODUCTS) -> None:
     table.add_row("read + validate", f"{figures['read_s']:.1f} s")
     table.add_row("write (one transaction)", f"{figures['write_s']:.1f} s")
     table.add_row("import rate", f"{figures['rows'] / read_write:,.0f} rows/s")
-    table.add_row("peak memory of the import process", f"{peak_mb:,.0f} MB")
+    table.add_row("peak memory (the process that imports, indexes, answers)", f"{peak_mb:,.0f} MB")
     table.add_row(
         "index (documents, full text, vectors; no model)", f"{figures['documents']:,} docs, {figures['index_s']:.1f} s"
     )
