@@ -45,6 +45,9 @@ def _offline_guardrails(var_dir: Path) -> Any:
             import guardrails
     except ImportError as exc:
         raise ImportError(f"a guardrails-ai validator is configured but guardrails-ai is missing: {INSTALL}") from exc
+    if getattr(guardrails, "__file__", None) is None:
+        # a bare directory named guardrails on sys.path imports as an empty namespace package
+        raise ImportError(f"a guardrails-ai validator is configured but guardrails-ai is missing: {INSTALL}")
     _telemetry_off()
     return guardrails
 
