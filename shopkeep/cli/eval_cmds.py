@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, console, fail
 from shopkeep.settings import get_settings
+
+if TYPE_CHECKING:
+    from shopkeep.evals.nlu import NLUReport
 
 eval_app = typer.Typer(help="Run the eval suites and report their scores.", no_args_is_help=True)
 
@@ -128,37 +131,73 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 @eval_app.command("nlu")
 def nlu_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the full reports as JSON: an object keyed by set name.")
+    ] = False,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Which labelled set: team (evals/nlu/test.jsonl), independent (evals/nlu/independent.jsonl) or all "
+            "(repeatable; default all: every set present).",
+        ),
+    ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", help="Labelled JSONL {text, intent} (default: evals/nlu/test.jsonl).")
+        Path | None, typer.Option("--file", help="Score this labelled JSONL {text, intent} instead of the sets.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="How many confusions and weakest intents to show.")] = 10,
 ) -> None:
-    """Score the local brain's intent classifier: accuracy, macro-F1, confusions, out-of-scope behaviour."""
-    from shopkeep.evals.nlu import TEST_SET, evaluate_nlu, load_cases
+    """Score the local brain's intent classifier: accuracy, macro-F1, the out-of-scope gate (false-out-of-scope
+    rate and recall) and the most frequent confusions, on the team's test set and on the independent set."""
+    from shopkeep.evals.nlu import NLU_SETS, NLUCase, evaluate_nlu, load_cases
     from shopkeep.llm.local.nlu import NLU
 
-    path = file or TEST_SET
-    if not path.is_file():
-        fail(f"no such file: {path}")
-    try:
-        cases = load_cases(path)
-    except ValueError as exc:
-        fail(str(exc))
-    if not cases:
-        fail(f"{path} holds no labelled utterances")
-    report = evaluate_nlu(NLU.load(get_settings()), cases)
+    chosen: dict[str, Path] = {}
+    if file is not None:
+        if sets:
+            fail("use --file or --set, not both")
+        chosen[file.stem] = file
+    else:
+        names = sets or ["all"]
+        for name in names:
+            if name == "all":
+                chosen.update({n: p for n, p in NLU_SETS.items() if p.is_file()})
+            elif name in NLU_SETS:
+                chosen[name] = NLU_SETS[name]
+            else:
+                fail(f"unknown set {name!r}: use {', '.join([*NLU_SETS, 'all'])}")
+    loaded: dict[str, tuple[Path, list[NLUCase]]] = {}
+    for name, path in chosen.items():
+        if not path.is_file():
+            fail(f"no such file: {path}")
+        try:
+            cases = load_cases(path)
+        except ValueError as exc:
+            fail(str(exc))
+        if not cases:
+            fail(f"{path} holds no labelled utterances")
+        loaded[name] = (path, cases)
+    nlu = NLU.load(get_settings())
+    reports = {name: evaluate_nlu(nlu, cases) for name, (_, cases) in loaded.items()}
     if as_json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        payload = {name: report.model_dump(mode="json") for name, report in reports.items()}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     out = Console()
-    summary = Table("metric", "value", title=f"NLU eval: {path.name} ({report.cases} utterances)", title_justify="left")
+    for name, report in reports.items():
+        _print_nlu_report(out, f"{name}: {loaded[name][0].name}", report, top)
+
+
+def _print_nlu_report(out: Console, title: str, report: NLUReport, top: int) -> None:
+    summary = Table("metric", "value", title=f"NLU eval, {title} ({report.cases} utterances)", title_justify="left")
     summary.add_row("accuracy", f"{report.accuracy:.4f}")
     summary.add_row("macro-F1", f"{report.macro_f1:.4f}")
     summary.add_row("top-1 accuracy before the out-of-scope gate", f"{report.raw_accuracy:.4f}")
     oos = report.out_of_scope
-    summary.add_row(f"out_of_scope items flagged ({oos.cases})", f"{oos.flagged:.4f}")
-    summary.add_row(f"in-scope items rejected as out of scope ({oos.in_scope_cases})", f"{oos.wrongly_rejected:.4f}")
+    summary.add_row(
+        f"false-out-of-scope rate: in-scope items rejected ({oos.in_scope_cases})", f"{oos.wrongly_rejected:.4f}"
+    )
+    summary.add_row(f"out-of-scope recall: out_of_scope items flagged ({oos.cases})", f"{oos.flagged:.4f}")
     summary.add_row("asks to clarify", f"{oos.clarify:.4f}")
     calibration = report.calibration
     summary.add_row(

@@ -1,7 +1,12 @@
 """The NLU eval: the local brain's intent classifier scored on labelled utterances.
 
-Data: ``evals/nlu/test.jsonl``, one ``{"text", "intent"}`` per line, written separately from the training
-examples in ``data/nlu/intents.yaml`` (never trained or tuned on).
+Data, one ``{"text", "intent"}`` per line (``NLU_SETS``):
+
+- ``team``: ``evals/nlu/test.jsonl``, written by the team separately from the training examples in
+  ``data/nlu/intents.yaml`` (never trained on);
+- ``independent``: ``evals/nlu/independent.jsonl``, written from the intents' meanings alone by a writer who saw
+  neither the training data nor the team's test set (``independent_HOW_WRITTEN.md``); never trained or tuned on,
+  only reported.
 
 Metrics:
 
@@ -9,8 +14,8 @@ Metrics:
   the classifier's top-1 before the gate, so the gate's cost on in-scope messages is visible;
 - macro-F1: the unweighted mean over the labelled intents of per-intent F1 (of the final intent);
 - confusions: (label, prediction) pairs, most frequent first, with examples;
-- out of scope: the share of ``out_of_scope``-labelled items the NLU flags as out of scope, the share of in-scope
-  items it wrongly rejects, and how often it asks to clarify;
+- out of scope: the gate's recall (the share of ``out_of_scope``-labelled items the NLU flags as out of scope),
+  its false-out-of-scope rate (the share of in-scope items it rejects), and how often it asks to clarify;
 - calibration: mean confidence of the correct and of the incorrect raw top-1, and the expected calibration error.
 """
 
@@ -28,11 +33,29 @@ from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.settings import PROJECT_ROOT
 
 TEST_SET = PROJECT_ROOT / "evals" / "nlu" / "test.jsonl"
+INDEPENDENT_SET = PROJECT_ROOT / "evals" / "nlu" / "independent.jsonl"
+NLU_SETS: dict[str, Path] = {"team": TEST_SET, "independent": INDEPENDENT_SET}
+"""The labelled sets ``shopkeep eval nlu --set`` knows, by name."""
 
 
 class NLUCase(Frozen):
     text: str
     intent: str
+
+
+class NLUItemResult(Frozen):
+    """One labelled utterance and what the NLU made of it."""
+
+    text: str
+    expected: str
+    predicted: str
+    """The final intent, after the out-of-scope gate."""
+    raw: str
+    """The classifier's top-1 before the gate."""
+    confidence: float
+    correct: bool
+    clarify: bool
+    reason: str | None
 
 
 class IntentScore(Frozen):
@@ -54,10 +77,10 @@ class OutOfScopeScore(Frozen):
     cases: int
     """Items labelled out_of_scope."""
     flagged: float
-    """Share of them the NLU answers with out_of_scope (by the class or the gate)."""
+    """Out-of-scope recall: the share of them the NLU answers with out_of_scope (by the class or the gate)."""
     in_scope_cases: int
     wrongly_rejected: float
-    """Share of in-scope items the gate turned into out_of_scope."""
+    """The false-out-of-scope rate: the share of in-scope items answered with out_of_scope (class or gate)."""
     clarify: float
     """Share of all items where the NLU asks the dialog to clarify."""
     reasons: dict[str, int]
@@ -95,10 +118,41 @@ def load_cases(path: Path = TEST_SET) -> list[NLUCase]:
     return cases
 
 
+class NLURun(Frozen):
+    """Every item's result and the summary metrics of one eval run."""
+
+    items: list[NLUItemResult]
+    report: NLUReport
+
+
 def evaluate_nlu(nlu: NLU, cases: list[NLUCase]) -> NLUReport:
     """Score the NLU on ``cases`` (analyzed in one batch)."""
+    return run_nlu_eval(nlu, cases).report
+
+
+def run_nlu_eval(nlu: NLU, cases: list[NLUCase]) -> NLURun:
+    """Analyze ``cases`` in one batch; per-item results and the report."""
     results = nlu.analyze_many([case.text for case in cases])
-    return score(cases, results, training=nlu.classifier.training_stats)
+    return NLURun(
+        items=item_results(cases, results), report=score(cases, results, training=nlu.classifier.training_stats)
+    )
+
+
+def item_results(cases: list[NLUCase], results: list[NLUResult]) -> list[NLUItemResult]:
+    """One ``NLUItemResult`` per case, in order."""
+    return [
+        NLUItemResult(
+            text=case.text,
+            expected=case.intent,
+            predicted=result.intent,
+            raw=result.top[0][0] if result.top else OUT_OF_SCOPE,
+            confidence=result.confidence,
+            correct=result.intent == case.intent,
+            clarify=result.clarify,
+            reason=result.reason,
+        )
+        for case, result in zip(cases, results, strict=True)
+    ]
 
 
 def score(cases: list[NLUCase], results: list[NLUResult], *, training: dict[str, float] | None = None) -> NLUReport:
@@ -106,8 +160,8 @@ def score(cases: list[NLUCase], results: list[NLUResult], *, training: dict[str,
     gold = [case.intent for case in cases]
     final = [result.intent for result in results]
     raw = [result.top[0][0] if result.top else OUT_OF_SCOPE for result in results]
-    raw_confidence = np.array([result.top[0][1] if result.top else 0.0 for result in results])
-    raw_correct = np.array([r == g for r, g in zip(raw, gold, strict=True)])
+    raw_confidence = np.array([result.top[0][1] if result.top else 0.0 for result in results], dtype=np.float64)
+    raw_correct = np.array([r == g for r, g in zip(raw, gold, strict=True)], dtype=bool)
     total = len(cases)
     per_intent = [_intent_score(intent, gold, final) for intent in sorted(set(gold))]
     pairs: dict[tuple[str, str], list[str]] = defaultdict(list)

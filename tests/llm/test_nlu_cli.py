@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from shopkeep.cli.main import app
+from shopkeep.evals.nlu import TEST_SET, load_cases
 from shopkeep.llm.local.nlu import NLU
 
 runner = CliRunner()
@@ -68,7 +69,9 @@ def _small_test_set(tmp_path: Path) -> Path:
 def test_eval_nlu_json(nlu: NLU, tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", "nlu", "--json", "--file", str(_small_test_set(tmp_path))])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    reports = json.loads(result.stdout)
+    assert list(reports) == ["small"]
+    report = reports["small"]
     assert report["cases"] == 4
     assert report["accuracy"] == 1.0
     assert report["macro_f1"] == 1.0
@@ -80,7 +83,13 @@ def test_eval_nlu_json(nlu: NLU, tmp_path: Path) -> None:
 def test_eval_nlu_table(nlu: NLU, tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", "nlu", "--file", str(_small_test_set(tmp_path))])
     assert result.exit_code == 0, result.output
-    for words in ("accuracy", "macro-F1", "out_of_scope items flagged", "Most frequent confusions"):
+    for words in (
+        "accuracy",
+        "macro-F1",
+        "false-out-of-scope rate",
+        "out-of-scope recall",
+        "Most frequent confusions",
+    ):
         assert words in result.stdout
 
 
@@ -92,3 +101,20 @@ def test_eval_nlu_rejects_a_bad_file(tmp_path: Path) -> None:
     malformed = runner.invoke(app, ["eval", "nlu", "--file", str(bad)])
     assert malformed.exit_code == 2
     assert "bad.jsonl:1" in malformed.output
+
+
+def test_eval_nlu_set_flags(tmp_path: Path) -> None:
+    unknown = runner.invoke(app, ["eval", "nlu", "--set", "mine"])
+    assert unknown.exit_code == 2
+    assert "unknown set" in unknown.output
+    both = runner.invoke(app, ["eval", "nlu", "--set", "team", "--file", str(_small_test_set(tmp_path))])
+    assert both.exit_code == 2
+
+
+def test_eval_nlu_team_set(nlu: NLU) -> None:
+    result = runner.invoke(app, ["eval", "nlu", "--json", "--set", "team"])
+    assert result.exit_code == 0, result.output
+    reports = json.loads(result.stdout)
+    assert list(reports) == ["team"]
+    assert reports["team"]["cases"] == len(load_cases(TEST_SET))
+    assert len(reports["team"]["confusions"]) >= 1
