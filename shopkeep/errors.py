@@ -28,10 +28,13 @@
     │   │   └── EmbedderRetryableError  the embedding service is down or rate-limited: retryable
     │   ├── VectorExtensionMissingError the database has no vector search (pgvector, sqlite-vec)
     │   └── IndexNotReadyError          the store has not been indexed yet (``shopkeep index``)
-    └── ShopDataError               a shop's own data (profile, import files) was refused; nothing was written
-        ├── ShopExistsError         ``shopkeep init`` on a store that already holds a shop (without ``--force``)
-        ├── UnknownFormatError      an import file in no supported format (``supported``)
-        └── ImportRowError          one row of an import file is invalid (``path``, ``line``, ``column``)
+    ├── ShopDataError               a shop's own data (profile, import files) was refused; nothing was written
+    │   ├── ShopExistsError         ``shopkeep init`` on a store that already holds a shop (without ``--force``)
+    │   ├── UnknownFormatError      an import file in no supported format (``supported``)
+    │   └── ImportRowError          one row of an import file is invalid (``path``, ``line``, ``column``)
+    └── AccessError                 a human agent's call the escalation API refuses
+        ├── NotAuthenticatedError   no valid agent token (401)
+        └── PermissionDeniedError   the agent's role or the ticket's assignment forbids the action (403)
 
 ``RetryableError`` marks the errors worth retrying; retryable vs terminal is a type, never a string.
 The API maps these to status codes in one place; tool errors become structured tool messages.
@@ -227,3 +230,18 @@ class ImportRowError(ShopDataError):
         self.path = path
         self.line = line
         self.column = column
+
+
+class AccessError(ShopkeepError):
+    """A human agent's call to the escalation API was refused."""
+
+
+class NotAuthenticatedError(AccessError):
+    """No agent token, or one that names no agent (a conversation id is never a token)."""
+
+    def __init__(self, message: str = "A valid agent token is required: Authorization: Bearer TOKEN") -> None:
+        super().__init__(message)
+
+
+class PermissionDeniedError(AccessError):
+    """The agent is known, but their role or the ticket's assignment does not allow the action."""

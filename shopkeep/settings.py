@@ -159,6 +159,17 @@ class RetentionSettings(BaseModel):
     sweep_interval_s: float = Field(default=3600.0, gt=0, description="How often `shopkeep serve` sweeps them")
 
 
+class EscalationSettings(BaseModel):
+    """Human agents' notifications (``SHOPKEEP_ESCALATION__X``): a signed webhook on each new, claimed and resolved
+    escalation when ``webhook_url`` is set (then ``webhook_secret`` signs the bodies and is required)."""
+
+    webhook_url: str = Field(default="", description="Where escalation events are POSTed; empty sends none")
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of X-Shopkeep-Signature")
+    webhook_attempts: int = Field(default=5, ge=1, le=20, description="Deliveries tried before giving up")
+    webhook_wait_s: float = Field(default=0.5, ge=0, description="First back-off between attempts (exponential)")
+    webhook_timeout_s: float = Field(default=5.0, gt=0, description="Per attempt")
+
+
 class Settings(BaseSettings):
     """All of Shopkeep's configuration. Field ``x`` is set by ``SHOPKEEP_X``; nested ``a.b`` by ``SHOPKEEP_A__B``."""
 
@@ -180,8 +191,10 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     guardrails: GuardrailsSettings = Field(default_factory=GuardrailsSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     redis_url: SecretStr | None = Field(
-        default=None, description="Redis shared by every worker (rate limits); unset means in-process"
+        default=None,
+        description="Redis shared by every worker (rate limits, live events); unset means in-process",
     )
 
     checkpoint_url: str = Field(default="", description="Where conversations are checkpointed; default var/")

@@ -59,6 +59,26 @@ CARD_MASKED = "For your safety I never keep card numbers typed in chat; please u
 MessageSink = Callable[[BaseMessage, dict[str, Any]], None]
 """Receives the graph's message stream of a turn (LLM tokens as they come), for streaming replies."""
 
+CLOSED_REPLY = (
+    "This conversation is closed, so nobody will read new messages here. If you need more help, please start a new "
+    "conversation and we'll be glad to help."
+)
+"""What a customer is told when they write into a conversation a person closed (resolved without handing back)."""
+
+
+class TurnNotice(BaseModel):
+    """A finished turn, as turn listeners see it (the human agents' inbox publishes from it)."""
+
+    conversation_id: str
+    text: str
+    """The customer's message as recorded (card numbers already vaulted or masked)."""
+    result: TurnResult
+    escalated: bool
+    """This turn handed the conversation to a person."""
+
+
+TurnListener = Callable[[TurnNotice], None]
+
 
 class ConversationService:
     """Runs turns on a compiled graph with a checkpointer; one turn at a time per conversation.
@@ -86,6 +106,20 @@ class ConversationService:
         self._vault = vault
         self._variant_of = variant_of
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._listeners: list[TurnListener] = []
+
+    def add_listener(self, listener: TurnListener) -> None:
+        """Call ``listener`` after every turn; its failure is logged and never fails the turn."""
+        self._listeners.append(listener)
+
+    def set_mode(self, conversation_id: str, mode: str, *, handback: dict[str, Any] | None = None) -> None:
+        """Put the conversation in ``bot``, ``human`` or ``closed`` mode (a person took it, gave it back, closed it);
+        ``handback`` (the agent and their note) is what the bot's next turns are told about the person's work."""
+        update: dict[str, Any] = {"mode": mode}
+        if handback is not None:
+            update["handback"] = handback
+        with self._locks[conversation_id]:
+            self._graph.update_state({"configurable": {"thread_id": conversation_id}}, update)
 
     @property
     def store(self) -> CommerceStore:
@@ -157,6 +191,8 @@ class ConversationService:
     ) -> TurnResult:
         config = {"configurable": {"thread_id": conversation_id}}
         snapshot = self._graph.get_state(config)
+        if snapshot.values.get("mode") == "closed":
+            return self._closed(conversation_id, text, snapshot.values.get("customer_id"), observation)
         before = len(snapshot.values.get("messages", []))
         mode_before = snapshot.values.get("mode")
         trips_before = len(snapshot.values.get("rail_trips") or [])
@@ -228,7 +264,34 @@ class ConversationService:
             self._record(conversation_id, "assistant", assistant, customer)
         escalated = values.get("mode") == "human" and mode_before != "human"
         observation.finish(result, trips=trips, escalated=escalated, usage=usage)
+        self._notify(TurnNotice(conversation_id=conversation_id, text=text, result=result, escalated=escalated))
         return result
+
+    def _closed(
+        self, conversation_id: str, text: str, customer: str | None, observation: TurnObservation
+    ) -> TurnResult:
+        """A message into a closed conversation: recorded, answered with the closed notice; no model, no tool."""
+        self._record(conversation_id, "user", {"text": text}, customer)
+        result = TurnResult(
+            conversation_id=conversation_id,
+            reply=CLOSED_REPLY,
+            agent=None,
+            intent=None,
+            tool_calls=[],
+            awaiting_confirmation=False,
+            mode="closed",
+        )
+        self._record(conversation_id, "assistant", {"text": CLOSED_REPLY, "agent": None, "intent": None}, customer)
+        observation.finish(result, trips=[], escalated=False, usage=Usage.of([]))
+        self._notify(TurnNotice(conversation_id=conversation_id, text=text, result=result, escalated=False))
+        return result
+
+    def _notify(self, notice: TurnNotice) -> None:
+        for listener in self._listeners:
+            try:
+                listener(notice)
+            except Exception as exc:  # a listener (live events, webhooks) never fails the customer's turn
+                log.warning("turn_listener_failed", error=type(exc).__name__)
 
     def _record(self, conversation_id: str, kind: str, payload: dict[str, Any], customer_id: str | None) -> None:
         """Append one event, with the customer identified so far (what erasure finds a customer's data by)."""

@@ -40,7 +40,20 @@ def agent_node(agent: AgentName, deps: AgentDeps) -> Any:
             prompt = [deps.prompts.system_message(agent, state)]
         else:
             prompt = [SystemMessage(content=INSTRUCTIONS[agent], additional_kwargs={"agent": agent})]
+        handback = state.get("handback")
+        if handback:
+            prompt = [_with_handback(prompt[0], handback)]
         reply = brain.invoke([*prompt, *state.get("messages", [])])
         return {"messages": [reply], "active_agent": agent, "steps": steps}
 
     return run
+
+
+def _with_handback(system: Any, handback: dict[str, Any]) -> SystemMessage:
+    """The system instruction, told that a person worked on the conversation and what their note says."""
+    note = str(handback.get("note") or "").strip() or "(no note)"
+    told = (
+        f"{system.content}\n\nA human colleague ({handback.get('agent') or 'support'}) took over this conversation "
+        f"and has handed it back to you. Their note for you: {note}"
+    )
+    return SystemMessage(content=told, additional_kwargs=dict(system.additional_kwargs))

@@ -16,9 +16,10 @@ class ConversationState(TypedDict, total=False):
     """What the graph carries between nodes and turns.
 
     ``customer_id`` is set only by the tools node after a successful authentication tool; nothing a model writes
-    can set it. ``mode`` is ``human`` once the conversation is handed to a person: the bot then stays silent.
-    ``rail_trips`` are the conversation's guardrail trips (``RailResult.event()``), appended by any node (its update
-    lists only its new trips); the service records each turn's new ones as events.
+    can set it. ``mode`` is ``human`` once the conversation is handed to a person: the bot then stays silent; the
+    person gives it back (``bot``, with ``handback``: their name and note for the bot's next turns) or closes it
+    (``closed``). ``rail_trips`` are the conversation's guardrail trips (``RailResult.event()``), appended by any node
+    (its update lists only its new trips); the service records each turn's new ones as events.
     """
 
     messages: Annotated[list[AnyMessage], add_messages]
@@ -28,7 +29,8 @@ class ConversationState(TypedDict, total=False):
     active_agent: AgentName | None
     intent: str | None
     confidence: float
-    mode: Literal["bot", "human"]
+    mode: Literal["bot", "human", "closed"]
+    handback: dict[str, Any] | None
     locale: str
     variant: str | None
     steps: int

@@ -18,12 +18,16 @@ from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
 from shopkeep.agents.retention import start_sweeper
 from shopkeep.agents.service import ConversationService
-from shopkeep.api import conversations
+from shopkeep.api import conversations, escalations
 from shopkeep.api.errors import install_error_handlers
 from shopkeep.api.ops import install_ops
 from shopkeep.api.web import install_web_chat
 from shopkeep.errors import StoreError
 from shopkeep.guardrails.ratelimit import RateLimiter, RateRules, rate_limiter
+from shopkeep.inbox.accounts import AgentAccounts
+from shopkeep.inbox.events import EventBus, event_bus
+from shopkeep.inbox.service import InboxService
+from shopkeep.inbox.webhooks import WebhookNotifier
 from shopkeep.settings import Settings
 from shopkeep.shop.profile import ShopProfiles
 from shopkeep.store import CommerceStore
@@ -45,6 +49,11 @@ Errors share one body, `{"code", "message", "error_id"?, "details"?}`; a 500 car
 
 TAGS = [
     {"name": "conversations", "description": "Chat with the assistant: REST and server-sent events."},
+    {
+        "name": "escalations",
+        "description": "Human agents: the escalation queue, claim, reply, notes, resolve and hand back "
+        "(`Authorization: Bearer TOKEN`, a token from `shopkeep agents add`).",
+    },
     {"name": "ops", "description": "Health and metrics of the service."},
 ]
 
@@ -59,9 +68,13 @@ def create_app(
     *,
     service: ConversationService | None = None,
     limiter: RateLimiter | None = None,
+    events: EventBus | None = None,
+    webhooks: WebhookNotifier | None = None,
 ) -> FastAPI:
     """Build the app around an opened store; the conversation service is built at start-up unless given, and the
-    rate limiter from settings (Redis when ``SHOPKEEP_REDIS_URL`` is set) unless given."""
+    rate limiter and live events from settings (Redis when ``SHOPKEEP_REDIS_URL`` is set) unless given, like the
+    escalation webhook (``SHOPKEEP_ESCALATION__WEBHOOK_URL``)."""
+    notifier = webhooks if webhooks is not None else escalation_webhooks(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +85,9 @@ def create_app(
                 app.state.service = build_service(settings, store, checkpointer)
             else:
                 app.state.service = service
+            app.state.inbox = InboxService(store, app.state.service, app.state.events, webhooks=notifier)
+            if notifier is not None:
+                stack.callback(notifier.close)
             sweeper = start_sweeper(settings, store, app.state.service.checkpointer)
             try:
                 yield
@@ -95,8 +111,11 @@ def create_app(
     app.state.limiter = limiter or rate_limiter(settings)
     app.state.message_rules = RateRules.for_messages(settings.limits)
     app.state.idempotency_wait_s = IDEMPOTENCY_WAIT_S
+    app.state.accounts = AgentAccounts(store)
+    app.state.events = events or event_bus(settings.redis_url.get_secret_value() if settings.redis_url else None)
     install_error_handlers(app)
     app.include_router(conversations.router)
+    app.include_router(escalations.router)
     install_web_chat(app)
     install_ops(app)
 
@@ -109,3 +128,21 @@ def create_app(
         return JSONResponse({"status": "ok", "store": "ok", "version": __version__})
 
     return app
+
+
+def escalation_webhooks(settings: Settings) -> WebhookNotifier | None:
+    """The signed escalation webhook, when ``SHOPKEEP_ESCALATION__WEBHOOK_URL`` is set (its secret is required)."""
+    config = settings.escalation
+    if not config.webhook_url:
+        return None
+    if config.webhook_secret is None or not config.webhook_secret.get_secret_value():
+        raise ValueError(
+            "SHOPKEEP_ESCALATION__WEBHOOK_URL needs SHOPKEEP_ESCALATION__WEBHOOK_SECRET to sign its bodies"
+        )
+    return WebhookNotifier(
+        config.webhook_url,
+        config.webhook_secret.get_secret_value(),
+        attempts=config.webhook_attempts,
+        wait_s=config.webhook_wait_s,
+        timeout_s=config.webhook_timeout_s,
+    )

@@ -19,9 +19,11 @@ from shopkeep.agents.service import ConversationService, TurnResult
 from shopkeep.agents.telemetry import bind_log_context
 from shopkeep.api.errors import api_error
 from shopkeep.api.idempotency import HEADER_DESCRIPTION, REPLAYED_HEADER, Started, begin, message_payload
+from shopkeep.api.live import live_response
 from shopkeep.api.ratelimit import enforce_message_rate
 from shopkeep.api.schemas import ConversationCreated, ErrorResponse, MessageIn, Transcript, TurnResponse
 from shopkeep.errors import NotFoundError
+from shopkeep.inbox.events import conversation_channel
 from shopkeep.llm.streaming import ReplyDelta, stream_turn
 from shopkeep.payments.idempotency import Replay
 from shopkeep.store.base import CommerceStore
@@ -198,6 +200,35 @@ async def get_transcript(conversation_id: str, service: Service) -> Transcript:
     proposals; and the proposal still waiting for an answer, if any."""
     events = await run_in_threadpool(service.transcript, conversation_id)
     return Transcript.from_events(conversation_id, events)
+
+
+LIVE_DESCRIPTION = """
+A server-sent event stream of what happens in the conversation outside the customer's own turns, while a person
+works it. Each event is `event: NAME` with one JSON `data:` line:
+
+| event | data | when |
+| --- | --- | --- |
+| `ready` | `{}` | at once: events from now on are delivered |
+| `agent.joined` | `{"agent"}` | a person took the conversation over |
+| `agent` | `{"kind": "agent", "text", "agent", "created_at"}` | the person's message (card numbers masked) |
+| `bot.back` | `{"agent"}` | the person handed the conversation back to the assistant |
+| `closed` | `{"text"}` | the person closed the conversation; new messages get the closed notice |
+
+Lines starting with `:` are keep-alives. The same messages are in the transcript (`kind: "agent"`).
+"""
+
+
+@router.get(
+    "/{conversation_id}/events",
+    summary="Follow the conversation live (server-sent events)",
+    description=LIVE_DESCRIPTION,
+    response_class=StreamingResponse,
+    responses={200: {"content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}}}, 404: _ERRORS[404]},
+)
+async def follow_conversation(conversation_id: str, service: Service, request: Request) -> StreamingResponse:
+    if not await run_in_threadpool(service.exists, conversation_id):
+        raise NotFoundError("Conversation", conversation_id)
+    return live_response(request.app.state.events, conversation_channel(conversation_id), request)
 
 
 def _send(service: ConversationService, conversation_id: str, message: MessageIn) -> TurnResult:

@@ -7,6 +7,8 @@ error                                  status  ``code``
 ``IdempotencyConflictError``           409     ``idempotency_conflict``
 ``RetryableError`` (store or gateway   503     ``service_unavailable`` (with ``Retry-After``)
 down, ...)
+``NotAuthenticatedError`` (agent API)  401     ``unauthorized`` (with ``WWW-Authenticate: Bearer``)
+``PermissionDeniedError`` (agent API)  403     ``forbidden``
 ``NotFoundError`` (unknown id)         404     ``not_found``
 ``InvalidStateError``                  409     ``conflict``
 other ``DomainError``                  422     ``rule_violation``
@@ -41,11 +43,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopkeep.api.schemas import MAX_MESSAGE_CHARS, ErrorResponse
 from shopkeep.errors import (
+    AccessError,
     DomainError,
     IdempotencyConflictError,
     IdempotencyInProgressError,
     InvalidStateError,
+    NotAuthenticatedError,
     NotFoundError,
+    PermissionDeniedError,
     RetryableError,
     ToolCallError,
 )
@@ -96,6 +101,10 @@ def api_error(exc: Exception) -> ApiError:
             ErrorResponse(code="service_unavailable", message=UNAVAILABLE_MESSAGE),
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, NotAuthenticatedError):
+        return ApiError(401, ErrorResponse(code="unauthorized", message=exc.message), {"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, PermissionDeniedError):
+        return ApiError(403, ErrorResponse(code="forbidden", message=exc.message))
     if isinstance(exc, NotFoundError):
         return ApiError(404, ErrorResponse(code="not_found", message=exc.message))
     if isinstance(exc, InvalidStateError):
@@ -166,7 +175,14 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through ``api_error``."""
-    for kind in (StarletteHTTPException, RequestValidationError, NotFoundError, DomainError, ToolCallError):
+    for kind in (
+        StarletteHTTPException,
+        RequestValidationError,
+        NotFoundError,
+        DomainError,
+        ToolCallError,
+        AccessError,
+    ):
         app.add_exception_handler(kind, _handle)
     app.add_exception_handler(RetryableError, _handle)
     app.add_exception_handler(Exception, _handle)

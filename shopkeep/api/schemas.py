@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shopkeep.agents.service import TurnResult
-from shopkeep.api.views import CartSummary, ProductCard, cart_summary, product_cards
-from shopkeep.domain import ConversationEvent
+from shopkeep.api.views import CartLineView, CartSummary, ProductCard, cart_summary, product_cards
+from shopkeep.domain import Cart, ConversationEvent, CreditCard, Customer, GiftCard, Order
 from shopkeep.guardrails.cards import mask_card_numbers
+from shopkeep.inbox.service import TicketDetail
 
 MAX_MESSAGE_CHARS = 10_000
 """Longer messages are refused with 413; the input rail already reads only the first 4,000 characters."""
 
 FINGERPRINT_EXAMPLE = "3f9a1c0d5e7b2a64"
+MESSAGE_KINDS = ("user", "assistant", "agent")
+"""Transcript events that are messages (their ``text`` is shown): the customer's, the bot's, a person's."""
 
 
 class ConversationCreated(BaseModel):
@@ -93,7 +97,11 @@ class TurnResponse(BaseModel):
     tool_calls: list[ToolCallOut]
     awaiting_confirmation: bool = Field(description="True when ``proposal`` waits for a yes or a no.")
     proposal: ProposalOut | None = None
-    mode: str = Field(default="bot", description="'bot', or 'human' once handed to a person.")
+    mode: str = Field(
+        default="bot",
+        description="'bot'; 'human' while a person owns the conversation (the bot stays silent); 'closed' once a "
+        "person closed it (a new conversation is needed).",
+    )
     products: list[ProductCard] = Field(
         default_factory=list, description="Products the turn's catalog tools returned, ready to show as cards."
     )
@@ -152,8 +160,11 @@ class TurnResponse(BaseModel):
 class TranscriptEvent(BaseModel):
     """Something that happened in the conversation, oldest first."""
 
-    kind: str = Field(description="started, user, assistant, tool, proposal, ...")
-    text: str | None = Field(default=None, description="The message, for user and assistant events.")
+    kind: str = Field(
+        description="started, user, assistant, agent (a person's message), tool, proposal, agent_joined, bot_back, "
+        "closed, ..."
+    )
+    text: str | None = Field(default=None, description="The message, for user, assistant and agent events.")
     payload: dict[str, Any] = Field(description="Everything recorded with the event.")
     created_at: datetime
 
@@ -180,7 +191,7 @@ class Transcript(BaseModel):
         shown = [
             TranscriptEvent(
                 kind=e.kind,
-                text=_masked(e.payload["text"]) if e.kind in ("user", "assistant") and "text" in e.payload else None,
+                text=_masked(e.payload["text"]) if e.kind in MESSAGE_KINDS and "text" in e.payload else None,
                 payload={k: _masked(v) if k == "text" else v for k, v in e.payload.items()},
                 # SQLite hands timestamps back without their zone; the service records them in UTC.
                 created_at=e.created_at if e.created_at.tzinfo else e.created_at.replace(tzinfo=UTC),
@@ -248,15 +259,214 @@ class ErrorResponse(BaseModel):
     details: list[dict[str, Any]] | None = Field(default=None, description="Per-field problems, for 422.")
 
 
+# --- the escalation API (human agents) ----------------------------------------------------------------------------
+
+
+class CustomerRef(BaseModel):
+    """The customer of a ticket, when the conversation identified them."""
+
+    id: str
+    name: str | None = None
+
+
+class EscalationOut(BaseModel):
+    """A ticket in the queue."""
+
+    id: str
+    conversation_id: str
+    status: Literal["open", "claimed", "resolved"]
+    reason: str = Field(description="Why the conversation was handed over (the intent at the time).")
+    summary: str = Field(description="The bot's summary for the person taking over.")
+    customer: CustomerRef | None = Field(description="Null while the customer is anonymous.")
+    assignee: str | None = Field(description="The agent who owns the ticket.")
+    created_at: datetime
+    waiting_seconds: int = Field(description="Since the hand-off (until the resolution, for resolved tickets).")
+
+
+class _AgentText(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must contain at least one non-whitespace character")
+        return value
+
+
+class AgentMessageIn(_AgentText):
+    """A person's message to the customer (card numbers are masked, as in the bot's replies)."""
+
+
+class NoteIn(_AgentText):
+    """An internal note: never shown to the customer."""
+
+
+class AssignIn(BaseModel):
+    """Give the ticket to an agent (supervisors only)."""
+
+    agent: str = Field(min_length=1, max_length=64, description="The agent's name")
+
+
+class ResolveIn(BaseModel):
+    """Resolve the ticket: hand the conversation back to the bot, or close it."""
+
+    note: str = Field(default="", max_length=MAX_MESSAGE_CHARS, description="What was done; the bot is told it.")
+    hand_back: StrictBool = Field(
+        description="true: the assistant answers again (and can use the note); false: the conversation is closed."
+    )
+
+
+class AgentMessageOut(BaseModel):
+    """A person's message as the customer sees it."""
+
+    kind: Literal["agent"] = "agent"
+    text: str
+    agent: str
+    created_at: datetime
+
+
+class NoteOut(BaseModel):
+    id: int
+    author: str
+    text: str
+    created_at: datetime
+
+
+class PaymentMethodOut(BaseModel):
+    """A saved payment method: never more of a card than its brand and last four digits."""
+
+    id: str
+    source: str
+    brand: str | None = None
+    last_four: str | None = None
+    balance: Decimal | None = Field(default=None, description="Gift cards' balance")
+
+
+class ProfileOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    address: dict[str, str]
+    payment_methods: list[PaymentMethodOut]
+
+
+class OrderLineOut(BaseModel):
+    name: str
+    item_id: str
+    price: Decimal
+    options: dict[str, str]
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    items: list[OrderLineOut]
+    total: Decimal
+
+
+class CustomerContext(BaseModel):
+    """What the agent knows of the customer: profile, orders, the conversation's cart."""
+
+    profile: ProfileOut | None
+    orders: list[OrderOut]
+    cart: CartSummary | None
+
+
+class EscalationDetail(EscalationOut):
+    """A ticket with the whole transcript, its notes and the customer's context."""
+
+    transcript: list[TranscriptEvent] = Field(
+        description="Every event of the conversation, oldest first: the customer's, the bot's and agents' "
+        "messages, tool calls, proposals (card numbers and vault tokens masked)."
+    )
+    notes: list[NoteOut]
+    context: CustomerContext
+    resolution_note: str | None = None
+    handed_back: bool | None = None
+
+    @classmethod
+    def of(cls, detail: TicketDetail) -> EscalationDetail:
+        transcript = Transcript.from_events(detail.ticket.conversation_id, detail.events).events
+        notes = [
+            NoteOut(id=n.note_id or 0, author=n.author, text=n.text, created_at=n.created_at) for n in detail.notes
+        ]
+        context = CustomerContext(
+            profile=_profile(detail.customer) if detail.customer is not None else None,
+            orders=[_order(o) for o in detail.orders],
+            cart=_cart(detail.cart) if detail.cart is not None and detail.cart.lines else None,
+        )
+        return cls.model_validate(
+            {
+                **detail.summary,
+                "transcript": transcript,
+                "notes": notes,
+                "context": context,
+                "resolution_note": detail.ticket.resolution_note,
+                "handed_back": detail.ticket.handed_back,
+            }
+        )
+
+
+def _profile(customer: Customer) -> ProfileOut:
+    methods = []
+    for method in customer.payment_methods.values():
+        methods.append(
+            PaymentMethodOut(
+                id=method.id,
+                source=method.source,
+                brand=method.brand if isinstance(method, CreditCard) else None,
+                last_four=method.last_four if isinstance(method, CreditCard) else None,
+                balance=method.balance if isinstance(method, GiftCard) else None,
+            )
+        )
+    return ProfileOut(
+        id=customer.user_id,
+        name=f"{customer.name.first_name} {customer.name.last_name}".strip(),
+        email=customer.email,
+        address=customer.address.model_dump(),
+        payment_methods=methods,
+    )
+
+
+def _order(order: Order) -> OrderOut:
+    items = [OrderLineOut(name=i.name, item_id=i.item_id, price=i.price, options=i.options) for i in order.items]
+    return OrderOut(order_id=order.order_id, status=order.status.value, items=items, total=order.total)
+
+
+def _cart(cart: Cart) -> CartSummary:
+    lines = [
+        CartLineView(
+            item_id=line.item_id,
+            product_id=line.product_id,
+            name=line.name,
+            options=line.options,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.subtotal,
+        )
+        for line in cart.lines
+    ]
+    return CartSummary(lines=lines, item_count=cart.item_count, subtotal=cart.subtotal)
+
+
 __all__ = [
     "MAX_MESSAGE_CHARS",
+    "AgentMessageIn",
+    "AgentMessageOut",
+    "AssignIn",
     "CartSummary",
     "ConversationCreated",
     "ErrorResponse",
+    "EscalationDetail",
+    "EscalationOut",
     "MessageIn",
+    "NoteIn",
+    "NoteOut",
     "PendingProposal",
     "ProductCard",
     "ProposalOut",
+    "ResolveIn",
     "ToolCallOut",
     "Transcript",
     "TranscriptEvent",

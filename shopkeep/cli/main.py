@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from shopkeep.cli.agents_cmds import agents_app
 from shopkeep.cli.catalog_cmds import catalog_app
 from shopkeep.cli.chat_cmds import chat_command
 from shopkeep.cli.eval_cmds import eval_app
@@ -41,6 +42,7 @@ app.command("chat")(chat_command)
 app.command("index")(index_command)
 app.command("search")(search_command)
 app.command("ask")(ask_command)
+app.add_typer(agents_app, name="agents")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(customers_app, name="customers")
 app.add_typer(kb_app, name="kb")

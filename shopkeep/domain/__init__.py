@@ -22,11 +22,19 @@ from shopkeep.domain.orders import (
     OrderStatus,
     PaymentTransaction,
 )
-from shopkeep.domain.support import ConversationEvent, EscalationTicket, TicketStatus
+from shopkeep.domain.support import (
+    AgentRole,
+    ConversationEvent,
+    EscalationTicket,
+    HumanAgent,
+    TicketNote,
+    TicketStatus,
+)
 
 __all__ = [
     "CANCEL_REASONS",
     "Address",
+    "AgentRole",
     "Amount",
     "Cart",
     "CartLine",
@@ -36,6 +44,7 @@ __all__ = [
     "EscalationTicket",
     "Fulfillment",
     "GiftCard",
+    "HumanAgent",
     "Order",
     "OrderItem",
     "OrderStatus",
@@ -44,6 +53,7 @@ __all__ = [
     "PaymentTransaction",
     "PersonName",
     "Product",
+    "TicketNote",
     "TicketStatus",
     "Variant",
     "describe_payment_method",

@@ -90,6 +90,8 @@ def delete_conversations(
     conn = session.connection
     deleted = 0
     for chunk in _chunks(conversation_ids):
+        tickets = select(t.escalations.c.ticket_id).where(t.escalations.c.conversation_id.in_(chunk))
+        deleted += conn.execute(delete(t.ticket_notes).where(t.ticket_notes.c.ticket_id.in_(tickets))).rowcount
         for table in conversation_tables():
             deleted += conn.execute(delete(table).where(table.c.conversation_id.in_(chunk))).rowcount
         deleted += conn.execute(delete(t.carts).where(t.carts.c.cart_id.in_(chunk))).rowcount

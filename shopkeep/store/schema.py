@@ -175,6 +175,32 @@ escalations = Table(
     Column("assignee", String(ID), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolution_note", Text, nullable=True),
+    Column("handed_back", Boolean, nullable=True),
+)
+
+# Human agents: their accounts (a token is stored only as an Argon2 hash, found by its public id) and the internal
+# notes on tickets. Their messages to customers are conversation events of kind ``agent``.
+human_agents = Table(
+    "human_agents",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("token_id", String(32), nullable=False, unique=True),
+    Column("token_hash", String(TEXT), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+ticket_notes = Table(
+    "ticket_notes",
+    metadata,
+    Column("note_id", Integer, Identity(), primary_key=True),
+    Column("ticket_id", String(ID), nullable=False, index=True),
+    Column("author", String(ID), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 conversation_events = Table(

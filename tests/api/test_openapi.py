@@ -34,7 +34,28 @@ def test_the_conversation_paths_are_documented(client: TestClient) -> None:
         assert operation["summary"]
     assert "201" in operations[0]["responses"]
     assert "/" not in paths and not any(p.startswith("/static") for p in paths)
-    assert {t["name"] for t in spec["tags"]} == {"conversations", "ops"}
+    assert {t["name"] for t in spec["tags"]} == {"conversations", "escalations", "ops"}
+
+
+def test_the_escalation_paths_are_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    expected = {
+        ("/v1/escalations", "get"): {"401"},
+        ("/v1/escalations/events", "get"): {"401"},
+        ("/v1/escalations/{ticket_id}", "get"): {"401", "404"},
+        ("/v1/escalations/{ticket_id}/claim", "post"): {"401", "404", "409"},
+        ("/v1/escalations/{ticket_id}/assign", "post"): {"401", "403", "404", "409", "422"},
+        ("/v1/escalations/{ticket_id}/messages", "post"): {"201", "401", "403", "404", "409", "422"},
+        ("/v1/escalations/{ticket_id}/notes", "post"): {"201", "401", "404", "422"},
+        ("/v1/escalations/{ticket_id}/resolve", "post"): {"401", "403", "404", "409", "422"},
+    }
+    for (path, method), codes in expected.items():
+        operation = paths[path][method]
+        assert operation["tags"] == ["escalations"] and operation["summary"]
+        assert set(operation["responses"]) >= codes, path
+    assert (
+        "text/event-stream" in paths["/v1/conversations/{conversation_id}/events"]["get"]["responses"]["200"]["content"]
+    )
 
 
 def test_the_message_endpoint_documents_json_sse_and_its_errors(client: TestClient) -> None:

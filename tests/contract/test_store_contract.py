@@ -158,7 +158,7 @@ def test_carts_tickets_and_events(store: SqlCommerceStore) -> None:
     assert second > first
     with store.session(write=True) as s:
         s.save_cart(cart.model_copy(update={"customer_id": "noah_brown_6181"}))
-        s.save_ticket(ticket.model_copy(update={"status": TicketStatus.ASSIGNED, "assignee": "ana"}))
+        s.save_ticket(ticket.model_copy(update={"status": TicketStatus.CLAIMED, "assignee": "ana"}))
     with store.session() as s:
         saved = s.get_cart("cart-1")
         assert saved is not None and saved.customer_id == "noah_brown_6181"
@@ -166,7 +166,7 @@ def test_carts_tickets_and_events(store: SqlCommerceStore) -> None:
         assert s.get_cart("cart-2") is None
         assigned = s.get_ticket("t-1")
         assert assigned is not None and assigned.assignee == "ana"
-        assert [t.ticket_id for t in s.list_tickets(status="assigned")] == ["t-1"]
+        assert [t.ticket_id for t in s.list_tickets(status="claimed")] == ["t-1"]
         assert s.list_tickets(status="open") == []
         events = s.list_events("c-1")
         assert [(e.kind, e.payload, e.variant) for e in events] == [

@@ -1,0 +1,152 @@
+"""Live events: what a customer's open chat and the agents' consoles are told as it happens.
+
+An event is ``{"event": NAME, "data": {...}}`` on a channel: ``conversation:<id>`` for one customer's chat (an agent's
+message, a person joined, the bot is back, the conversation closed) and ``inbox`` for the consoles (tickets opened,
+claimed, resolved; customers' and agents' messages). Publishing is synchronous and never blocks on a reader (the
+conversation service runs in worker threads); subscribing is an async iterator for a server-sent event stream.
+With Redis configured every worker sees every event (pub/sub); otherwise events stay in the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from typing import Any, Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+INBOX = "inbox"
+QUEUE_LIMIT = 1000
+"""Events a slow reader may fall behind by before the oldest are dropped (a console reloads its queue anyway)."""
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+class Subscription(Protocol):
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, or None when none came within ``timeout`` seconds."""
+        ...
+
+
+class EventBus(Protocol):
+    def publish(self, channel: str, event: str, data: dict[str, Any]) -> None:
+        """Send one event to every current subscriber of ``channel`` (anywhere, with Redis)."""
+        ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
+        """``async with bus.subscribe(channel) as events: await events.get(timeout)``; events published after
+        the ``async with`` is entered are delivered."""
+        ...
+
+
+class _LocalSubscription:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
+
+    def offer(self, message: dict[str, Any]) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(message)
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+
+class LocalEventBus:
+    """Events within one process: each subscriber has a queue on its own event loop."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[_LocalSubscription]] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, channel: str, event: str, data: dict[str, Any]) -> None:
+        message = {"event": event, "data": data}
+        with self._lock:
+            subscribers = list(self._subscribers.get(channel, ()))
+        for subscriber in subscribers:
+            with suppress(RuntimeError):  # its loop has closed: it is about to unsubscribe
+                subscriber.loop.call_soon_threadsafe(subscriber.offer, message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[_LocalSubscription]:
+        subscriber = _LocalSubscription()
+        with self._lock:
+            self._subscribers.setdefault(channel, set()).add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            with self._lock:
+                listeners = self._subscribers.get(channel, set())
+                listeners.discard(subscriber)
+                if not listeners:
+                    self._subscribers.pop(channel, None)
+
+
+class _RedisSubscription:
+    def __init__(self, pubsub: Any) -> None:
+        self._pubsub = pubsub
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        if message is None or message.get("type") != "message":
+            return None
+        loaded: dict[str, Any] = json.loads(message["data"])
+        return loaded
+
+
+class RedisEventBus:
+    """Events through Redis pub/sub, so a message posted on one worker reaches a chat streamed by another."""
+
+    def __init__(self, url: str, *, prefix: str = "shopkeep:events:") -> None:
+        try:
+            import redis
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise ImportError("Live events over Redis need the 'redis' extra: pip install 'shopkeep[redis]'") from exc
+        self._url = url
+        self._prefix = prefix
+        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def publish(self, channel: str, event: str, data: dict[str, Any]) -> None:
+        body = json.dumps({"event": event, "data": data}, separators=(",", ":"), default=str)
+        try:
+            self._client.publish(self._prefix + channel, body)
+        except Exception as exc:  # a live update is best effort: the store already has the message
+            log.warning("event_publish_failed", channel=channel.split(":")[0], error=type(exc).__name__)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[_RedisSubscription]:
+        from redis import asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self._url)
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(self._prefix + channel)
+            # The confirmation means Redis has the subscription: an event published from now on is delivered.
+            confirmed = await pubsub.get_message(timeout=2.0)
+            if confirmed is None or confirmed.get("type") != "subscribe":
+                log.warning("event_subscribe_unconfirmed", channel=channel.split(":")[0])
+            yield _RedisSubscription(pubsub)
+        finally:
+            with suppress(Exception):
+                await pubsub.unsubscribe()
+            await pubsub.aclose()
+            await client.aclose()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def event_bus(redis_url: str | None) -> LocalEventBus | RedisEventBus:
+    """Redis pub/sub when Redis is configured (``SHOPKEEP_REDIS_URL``), in-process otherwise."""
+    return RedisEventBus(redis_url) if redis_url else LocalEventBus()
