@@ -9,6 +9,7 @@ import json
 import shutil
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +25,63 @@ if TYPE_CHECKING:
     from shopkeep.evals.nlu import NLUReport
 
 eval_app = typer.Typer(help="Run the eval suites and report their scores.", no_args_is_help=True)
+
+TAU2_ORACLE_NOTE = (
+    "The oracle user answers from the task's expected actions (ids, variants, payment methods and addresses the "
+    "task's customer never gives; yes only to the exact expected write): its pass^1 measures whether the brain can "
+    "follow a customer who already knows the answer and is not comparable with τ² results of a simulated customer."
+)
+
+
+@eval_app.command("run")
+def run_command(
+    suites: Annotated[
+        list[str],
+        typer.Argument(
+            help="Suites to run, in order: nlu, retrieval, knowledge, scenarios, tau2, redteam, latency (or all). "
+            "tau2 uses the oracle user: " + TAU2_ORACLE_NOTE,
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for results.json and report.html (default: var/evals/RUN_ID)."),
+    ] = None,
+    brain: Annotated[
+        str, typer.Option("--brain", help="local (the offline brain) or llm (the configured model).")
+    ] = "local",
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most N items per suite (a quick subset).")
+    ] = None,
+) -> None:
+    """Run eval suites and write DIR/results.json (one schema for every suite) and DIR/report.html."""
+    from shopkeep.evals.results import SUITES
+    from shopkeep.evals.run import run_suites
+
+    chosen = list(SUITES) if suites == ["all"] else list(dict.fromkeys(suites))
+    unknown = [name for name in chosen if name not in SUITES]
+    if unknown:
+        fail(f"unknown suite {unknown[0]!r}: choose from {', '.join(SUITES)} or all")
+    if brain not in ("local", "llm"):
+        fail(f"unknown brain {brain!r}: use local or llm")
+    settings = get_settings()
+    target = out or settings.var_dir / "evals" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        run = run_suites(
+            chosen,
+            settings,
+            target,
+            brain="llm" if brain == "llm" else "local",
+            limit=limit,
+            log=lambda line: console.print(f"[dim]{line}[/dim]"),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    screen = Console()
+    for name, suite in run.suites.items():
+        figures = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in suite.summary.items())
+        screen.print(f"[bold]{name}[/bold] ({suite.seconds:.1f} s): {figures}")
+    console.print(f"wrote {target / 'results.json'} and {target / 'report.html'}")
 
 
 @eval_app.command("tau2")

@@ -215,6 +215,19 @@ def _scratch_store(backend: str, pgvector_url: str) -> Iterator[str]:
         yield url
 
 
+def _detail(case_id: str, labelled_set: str, kind: str, query: str, scores: Scores) -> dict[str, Any]:
+    return {
+        "id": case_id,
+        "set": labelled_set,
+        "kind": kind,
+        "query": query,
+        "recall@5": scores.recall_5,
+        "recall@10": scores.recall_10,
+        "ndcg@10": scores.ndcg_10,
+        "mrr": scores.mrr,
+    }
+
+
 def evaluate_search(search: Any, products: Sequence[ProductCase], knowledge: Sequence[KnowledgeCase]) -> dict[str, Any]:
     """Run every case through a ``CatalogSearch`` and summarize; per-query scores are kept for inspection."""
     product_scores: list[tuple[str, Scores]] = []
@@ -224,13 +237,13 @@ def evaluate_search(search: Any, products: Sequence[ProductCase], knowledge: Seq
         hits = [Hit(h.product_id, h.item_id) for h in results.hits]
         scores = score_products(hits, case.judgments)
         product_scores.append((case.kind, scores))
-        details.append({"id": case.id, "ndcg@10": scores.ndcg_10, "recall@10": scores.recall_10})
+        details.append(_detail(case.id, "products", case.kind, case.query, scores))
     knowledge_scores: list[tuple[str, Scores]] = []
     for kcase in knowledge:
         passages = search.search_knowledge(kcase.question, limit=K)
         scores = score_knowledge([(p.source, p.section) for p in passages], kcase)
         knowledge_scores.append(("knowledge", scores))
-        details.append({"id": kcase.id, "ndcg@10": scores.ndcg_10, "recall@10": scores.recall_10})
+        details.append(_detail(kcase.id, "knowledge", "knowledge", kcase.question, scores))
     return {
         "products": summarize(product_scores),
         "knowledge": summarize(knowledge_scores),
