@@ -1,0 +1,55 @@
+"""A hand-back reaches the model: the bot's next turn is told who took over and the note they left (scripted model,
+the only fake, at the model boundary); a person's messages are never the bot's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from shopkeep.agents.deps import AgentDeps, Route
+from shopkeep.agents.graph import build_graph
+from shopkeep.agents.service import ConversationService
+from shopkeep.agents.state import ConversationState
+from shopkeep.agents.toolkit import agent_registry
+from shopkeep.domain import HumanAgent
+from shopkeep.inbox.events import LocalEventBus
+from shopkeep.inbox.service import InboxService
+from shopkeep.store import SqlCommerceStore
+from tests.support.scripted_model import ScriptedChatModel, call, say
+
+
+class EscalationRouter:
+    def route(self, text: str, state: ConversationState) -> Route:
+        return Route(agent="escalation", intent="contact_human_agent", confidence=1.0)
+
+
+ANA = HumanAgent(name="Ana", created_at=datetime(2026, 12, 7, tzinfo=UTC))
+
+
+def test_the_bot_is_told_the_hand_back_note(sqlite_store: SqlCommerceStore) -> None:
+    model = ScriptedChatModel(
+        steps=[
+            call("transfer_to_human_agents", summary="wants a refund outside policy"),
+            say("A colleague will join."),
+            say("Welcome back! Your refund is on its way."),
+        ]
+    )
+    deps = AgentDeps(
+        store=sqlite_store, brains=lambda _agent: model, router=EscalationRouter(), registry=agent_registry()
+    )
+    service = ConversationService(build_graph(deps, checkpointer=InMemorySaver()), sqlite_store)
+    inbox = InboxService(sqlite_store, service, LocalEventBus())
+    conversation_id = service.start()
+    assert service.send(conversation_id, "I want a human").mode == "human"
+    (ticket,) = [t for t in inbox.queue() if t["conversation_id"] == conversation_id]
+    inbox.claim(ticket["id"], ANA)
+    inbox.reply(ticket["id"], ANA, "Hi, I'm Ana; I have approved your refund.")
+    assert service.send(conversation_id, "thank you!").reply == ""  # the bot stays silent: no model call
+    inbox.resolve(ticket["id"], ANA, "Refund of order #W1 approved as goodwill.", hand_back=True)
+    turn = service.send(conversation_id, "so is it done?")
+    assert turn.mode == "bot" and turn.reply == "Welcome back! Your refund is on its way."
+    system = str(model.calls[-1][0].content)
+    assert "A human colleague (Ana)" in system and "Refund of order #W1 approved as goodwill." in system
+    assert "Hi, I'm Ana" not in str(model.calls[0])
+    model.assert_done()
