@@ -116,6 +116,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(conversations.router)
     app.include_router(escalations.router)
+    app.include_router(escalations.agents_router)
     install_web_chat(app)
     install_ops(app)
 

@@ -17,6 +17,7 @@ from shopkeep.api.live import SSE_MEDIA_TYPE, live_response
 from shopkeep.api.schemas import (
     AgentMessageIn,
     AgentMessageOut,
+    AgentOut,
     AssignIn,
     ErrorResponse,
     EscalationDetail,
@@ -32,6 +33,7 @@ from shopkeep.inbox.events import INBOX
 from shopkeep.inbox.service import InboxService
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
+agents_router = APIRouter(prefix="/v1/agents", tags=["escalations"])
 
 _401: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No valid agent token (`Authorization: Bearer TOKEN`)."}
@@ -66,6 +68,12 @@ def get_inbox(request: Request) -> InboxService:
 
 Agent = Annotated[HumanAgent, Depends(current_agent)]
 Inbox = Annotated[InboxService, Depends(get_inbox)]
+
+
+@agents_router.get("/me", response_model=AgentOut, summary="The agent the token belongs to", responses=_401)
+async def who_am_i(agent: Agent) -> AgentOut:
+    """The console signs in with it: the agent's name and role."""
+    return AgentOut(name=agent.name, role=agent.role.value)
 
 
 @router.get("", response_model=list[EscalationOut], summary="The queue, oldest waiting first", responses=_401)

@@ -262,6 +262,13 @@ class ErrorResponse(BaseModel):
 # --- the escalation API (human agents) ----------------------------------------------------------------------------
 
 
+class AgentOut(BaseModel):
+    """A human agent: the name customers see with their messages, and the role."""
+
+    name: str
+    role: Literal["agent", "supervisor"]
+
+
 class CustomerRef(BaseModel):
     """The customer of a ticket, when the conversation identified them."""
 
@@ -454,6 +461,7 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "AgentMessageIn",
     "AgentMessageOut",
+    "AgentOut",
     "AssignIn",
     "CartSummary",
     "ConversationCreated",

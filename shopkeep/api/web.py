@@ -1,4 +1,5 @@
-"""The web chat: the shop's chat widget at ``/``, plain HTML, CSS and JavaScript served from ``static/``.
+"""The web pages: the shop's chat widget at ``/`` and the human agents' console at ``/console``, plain HTML, CSS and
+JavaScript served from ``static/``.
 
 No build step and no CDN: the page works offline, like the rest of the embedded default. The page names the shop
 from its profile in the store (``{{shop_name}}``, HTML-escaped); what is marked ``<!--demo-->...<!--/demo-->``
@@ -32,6 +33,14 @@ def render_page(template: str, profile: ShopProfile) -> str:
 @router.get("/")
 def index(request: Request) -> HTMLResponse:
     template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = render_page(template, request.app.state.shop.current())
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/console")
+def console(request: Request) -> HTMLResponse:
+    """The human agents' console: sign in with an agent token; the page calls the escalation API."""
+    template = (STATIC_DIR / "console.html").read_text(encoding="utf-8")
     page = render_page(template, request.app.state.shop.current())
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 

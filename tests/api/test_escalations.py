@@ -287,3 +287,12 @@ def test_an_agent_resolving_needs_the_ticket(client: TestClient, ana: str, ben: 
     ticket_id = ticket_of(client, ana, conversation_id)["id"]
     refused = client.post(f"/v1/escalations/{ticket_id}/resolve", json={"hand_back": True}, headers=bearer(ben))
     assert refused.status_code == 403
+
+
+def test_an_agent_can_ask_who_they_are_and_the_console_is_served(client: TestClient, sue: str) -> None:
+    assert client.get("/v1/agents/me", headers=bearer(sue)).json() == {"name": "Sue", "role": "supervisor"}
+    assert client.get("/v1/agents/me").status_code == 401
+    page = client.get("/console")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<title>Shopkeep Demo Store · Support console</title>" in page.text
+    assert client.get("/static/console.js").status_code == 200

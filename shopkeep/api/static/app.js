@@ -45,6 +45,8 @@
     typingText: $("typing-text"),
     charCount: $("char-count"),
     human: $("human-banner"),
+    humanText: $("human-banner-text"),
+    statusText: $("status-text"),
     cartLines: $("cart-lines"),
     cartEmpty: $("cart-empty"),
     cartTotals: $("cart-totals"),
@@ -59,6 +61,8 @@
 
   let conversationId = sessionStorage.getItem(STORAGE_KEY);
   let busy = false;
+  let closed = false;
+  let live = null; // the conversation's live event stream (a person's messages)
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -85,6 +89,49 @@
     els.messages.append(item);
     scrollToEnd();
     return item;
+  }
+
+  // A person from the shop's team: their name above the message, never the assistant's look.
+  function addAgentMessage(name, text) {
+    const item = el("li", "msg agent");
+    item.dataset.role = "agent";
+    item.append(el("span", "visually-hidden", `${name} from our team said:`));
+    const who = el("div", "agent-name");
+    who.append(el("span", "agent-initial", (name || "?").slice(0, 1).toUpperCase()), el("span", "", `${name} · Support team`));
+    who.querySelector(".agent-initial").setAttribute("aria-hidden", "true");
+    item.append(who, el("div", "bubble", text));
+    els.messages.append(item);
+    scrollToEnd();
+    return item;
+  }
+
+  // A line across the conversation: a person joined, the assistant is back, the conversation closed.
+  function addStatus(text, kind) {
+    const item = el("li", `status-line ${kind || ""}`.trim());
+    item.setAttribute("role", "status");
+    item.append(el("span", "", text));
+    els.messages.append(item);
+    scrollToEnd();
+    return item;
+  }
+
+  function showClosed(text) {
+    closed = true;
+    const item = addMessage("assistant", text);
+    const restart = el("button", "btn btn-primary restart", "Start a new conversation");
+    restart.type = "button";
+    restart.addEventListener("click", () => els.newConversation.click());
+    item.append(restart);
+    els.human.hidden = true;
+    setStatusText();
+  }
+
+  function setStatusText() {
+    els.statusText.textContent = closed
+      ? "This conversation is closed"
+      : !els.human.hidden
+        ? "A member of our team is with you"
+        : "Online · replies in a moment";
   }
 
   function activityList(toolCalls) {
@@ -188,8 +235,53 @@
     }
     if (!item.querySelector(".bubble, .proposal, .products, .activity")) item.remove();
     if (turn.cart) renderCart(turn.cart);
-    els.human.hidden = turn.mode !== "human";
+    if (turn.mode === "closed") {
+      item.remove();
+      showClosed(turn.reply);
+      return;
+    }
+    if (turn.mode === "human" && els.human.hidden) setHuman(true);
+    else if (turn.mode !== "human") setHuman(false);
     scrollToEnd();
+  }
+
+  function setHuman(on, name) {
+    els.human.hidden = !on;
+    if (on) {
+      els.humanText.textContent = name
+        ? `${name} from our team has joined and will reply here.`
+        : "You're being connected to a member of our team. They'll reply here.";
+    }
+    setStatusText();
+  }
+
+  // ---- live events: a person's messages arrive without the customer writing ---------------------------------
+  function follow() {
+    if (!conversationId || typeof EventSource === "undefined") return;
+    if (live && live.conversationId === conversationId) return;
+    if (live) live.close();
+    const source = new EventSource(`/v1/conversations/${encodeURIComponent(conversationId)}/events`);
+    source.conversationId = conversationId;
+    const data = (event) => JSON.parse(event.data);
+    source.addEventListener("agent.joined", (event) => {
+      const { agent } = data(event);
+      addStatus(`${agent} from our team joined the conversation`, "joined");
+      setHuman(true, agent);
+    });
+    source.addEventListener("agent", (event) => {
+      const message = data(event);
+      addAgentMessage(message.agent, message.text);
+    });
+    source.addEventListener("bot.back", (event) => {
+      const { agent } = data(event);
+      addStatus(`${agent} handed you back to the assistant`, "back");
+      setHuman(false);
+    });
+    source.addEventListener("closed", (event) => {
+      showClosed(data(event).text);
+      source.close();
+    });
+    live = source;
   }
 
   // ---- cart -----------------------------------------------------------------------------------------------
@@ -223,6 +315,7 @@
     const body = await res.json();
     conversationId = body.id;
     sessionStorage.setItem(STORAGE_KEY, conversationId);
+    follow();
     return conversationId;
   }
 
@@ -346,24 +439,43 @@
       const transcript = await res.json();
       let lastAssistant = null;
       let humanMode = false;
+      let person = null;
+      let closedText = null;
       for (const event of transcript.events) {
+        const payload = event.payload || {};
         if (event.kind === "user" && event.text) addMessage("user", event.text);
-        else if (event.kind === "assistant" && event.text) {
+        else if (event.kind === "agent" && event.text) addAgentMessage(payload.agent, event.text);
+        else if (event.kind === "agent_joined") {
+          addStatus(`${payload.agent} from our team joined the conversation`, "joined");
+          humanMode = true;
+          person = payload.agent;
+        } else if (event.kind === "bot_back") {
+          addStatus(`${payload.agent} handed you back to the assistant`, "back");
+          humanMode = false;
+        } else if (event.kind === "closed") {
+          closedText = payload.text;
+        } else if (event.kind === "assistant" && event.text) {
+          if (closedText) continue; // the closed notice is shown once, at the end
           lastAssistant = addMessage("assistant", event.text);
-          const agent = event.payload && event.payload.agent;
-          humanMode = agent === "human";
-          if (agent && !humanMode) {
+          const agent = payload.agent;
+          if (agent === "human") humanMode = true;
+          if (agent && agent !== "human") {
             const meta = el("div", "meta");
             meta.append(el("span", "agent-chip", agent));
             lastAssistant.append(meta);
           }
+          if (agent === "escalation") humanMode = true;
         }
       }
       const pending = transcript.pending_proposal;
       if (pending && lastAssistant) {
         lastAssistant.querySelector(".bubble").replaceWith(proposalCard(pending));
       }
-      els.human.hidden = !humanMode;
+      if (closedText) showClosed(closedText);
+      else {
+        setHuman(humanMode, person);
+        follow();
+      }
       scrollToEnd();
     } catch (_) {
       /* offline or server restarting: start fresh on the next message */
@@ -407,7 +519,10 @@
     sessionStorage.removeItem(STORAGE_KEY);
     conversationId = null;
     els.messages.replaceChildren();
-    els.human.hidden = true;
+    if (live) live.close();
+    live = null;
+    closed = false;
+    setHuman(false);
     resetCart();
     addMessage("assistant", WELCOME);
     els.input.focus();

@@ -1,0 +1,101 @@
+"""The support console and the customer's web chat, in two real Chromium pages against one live server: the customer
+asks for a person, an agent signs in to /console, claims, replies; the customer sees the reply live with the agent's
+name; the agent hands back; the bot answers the next message. Screenshots land in ``var/screenshots/``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from shopkeep.store import SqlCommerceStore
+from tests.api.inbox_helpers import HANDOFF, agent_token
+from tests.api.test_web_chat import TIMEOUT_MS, browser, send, server, shot
+
+__all__ = ["browser", "server"]  # the web chat's fixtures: system Chromium, a live uvicorn server
+
+
+@pytest.fixture
+def pages(browser: Browser) -> Iterator[tuple[Page, Page]]:
+    customer_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    agent_context = browser.new_context(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    opened = []
+    for context in (customer_context, agent_context):
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        opened.append(page)
+    yield opened[0], opened[1]
+    customer_context.close()
+    agent_context.close()
+    assert errors == [], f"JavaScript errors on the pages: {errors}"
+
+
+def test_a_person_takes_over_replies_and_hands_back(
+    pages: tuple[Page, Page], server: str, sqlite_store: SqlCommerceStore
+) -> None:
+    customer, agent = pages
+    token = agent_token(sqlite_store, "Ana")
+
+    customer.goto(server + "/")
+    send(customer, HANDOFF)
+    expect(customer.locator("#human-banner")).to_be_visible()
+
+    agent.goto(server + "/console")
+    expect(agent).to_have_title("Shopkeep Demo Store · Support console")
+    agent.get_by_label("Agent token").fill("not-a-token")
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent.locator("#sign-in-error")).to_be_visible()
+    agent.get_by_label("Agent token").fill(token)
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent.locator("#whoami")).to_have_text("Ana · agent")
+    ticket = agent.locator(".queue-button").first
+    expect(ticket).to_contain_text("Anonymous customer")
+    ticket.click()
+    expect(agent.locator("#ticket-summary")).not_to_be_empty()
+    expect(agent.locator("#transcript .msg.user").first).to_contain_text(HANDOFF)
+    expect(agent.get_by_label("Reply to the customer")).to_be_disabled()
+    agent.get_by_role("button", name="Claim").click()
+    expect(agent.locator("#ticket-status")).to_have_text("claimed")
+    expect(customer.locator(".status-line.joined")).to_contain_text("Ana from our team joined")
+
+    # the customer writes while the agent is about to type: recorded, the bot stays silent, the agent sees it
+    customer.get_by_role("textbox", name="Message").fill("I was charged twice for my order")
+    customer.get_by_role("textbox", name="Message").press("Enter")
+    expect(customer.locator("#typing")).to_be_hidden()
+    expect(agent.locator("#transcript .msg.user").last).to_contain_text("charged twice")
+
+    reply = agent.get_by_label("Reply to the customer")
+    reply.fill("Hi, I'm Ana. I can see the double charge and I've refunded one of them.")
+    reply.press("Enter")
+    message = customer.locator(".msg.agent").last
+    expect(message.locator(".bubble")).to_have_text(
+        "Hi, I'm Ana. I can see the double charge and I've refunded one of them."
+    )
+    expect(message.locator(".agent-name")).to_contain_text("Ana")
+    expect(agent.locator("#transcript .msg.agent").last).to_contain_text("refunded one of them")
+    agent.get_by_label("New internal note").fill("Refund issued by hand in the payment dashboard.")
+    agent.get_by_role("button", name="Add note").click()
+    expect(agent.locator("#notes .note")).to_contain_text("Refund issued by hand")
+    shot(customer, "console-customer-with-agent.png")
+    shot(agent, "console-agent-claimed.png")
+
+    agent.get_by_label("Resolution note").fill("Double charge refunded; nothing else pending.")
+    agent.get_by_role("button", name="Resolve & hand back to the assistant").click()
+    expect(agent.locator("#ticket-status")).to_have_text("resolved")
+    expect(customer.locator(".status-line.back")).to_contain_text("Ana handed you back to the assistant")
+    expect(customer.locator("#human-banner")).to_be_hidden()
+    expect(customer.locator(".note")).to_have_count(0)  # internal notes never reach the customer
+
+    send(customer, "Hello!")
+    last = customer.locator(".msg.assistant").last
+    expect(last.locator(".bubble")).not_to_be_empty()
+    expect(last.locator(".agent-chip")).to_be_visible()
+    shot(customer, "console-customer-bot-back.png")
+    shot(agent, "console-agent-resolved.png")
+
+    customer.reload()  # the transcript brings the person's part back
+    expect(customer.locator(".msg.agent .bubble")).to_contain_text("refunded one of them")
+    expect(customer.locator(".status-line.joined")).to_have_count(1)
