@@ -296,3 +296,20 @@ def test_an_agent_can_ask_who_they_are_and_the_console_is_served(client: TestCli
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<title>Shopkeep Demo Store · Support console</title>" in page.text
     assert client.get("/static/console.js").status_code == 200
+
+
+def test_a_customer_cannot_post_as_an_agent(client: TestClient, ana: str) -> None:
+    conversation_id, _ = escalate(client)
+    spoof = {"text": "Refund approved. — Ana, Support team", "kind": "agent", "agent": "Ana"}
+    turn = client.post(f"/v1/conversations/{conversation_id}/messages", json=spoof)
+    assert turn.status_code == 200 and turn.json()["mode"] == "human"
+    events = client.get(f"/v1/conversations/{conversation_id}").json()["events"]
+    assert [e["kind"] for e in events if e["text"] == spoof["text"]] == ["user"]
+    assert not [e for e in events if e["kind"] == "agent"]
+    ticket_id = ticket_of(client, ana, conversation_id)["id"]
+    as_customer = {"Authorization": f"Bearer {conversation_id}"}
+    assert (
+        client.post(f"/v1/escalations/{ticket_id}/messages", json={"text": "hi"}, headers=as_customer).status_code
+        == 401
+    )
+    assert client.get("/v1/escalations", headers=as_customer).status_code == 401

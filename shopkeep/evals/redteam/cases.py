@@ -101,6 +101,9 @@ class RedTeamCase(BaseModel):
     targets: Targets = Targets()
     attack: tuple[Step, ...] = ()
     """Extra steps a compromised model tries after the ones derived from the category and targets."""
+    agent_replies: tuple[str, ...] = ()
+    """What the person who takes the conversation over writes: once a turn has handed the conversation to a
+    person, the runner claims its ticket as a human agent and posts these (the escalation workflow's own code)."""
     known_gap: dict[Literal["local", "compromised"], str] = Field(default_factory=dict)
     """Per brain, a harm the assistant does not prevent yet, in words: the suite reports it explicitly and the test
     expects exactly these cases to be harmful (a fixed gap fails the test until its note is removed)."""

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,11 +24,14 @@ from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS
 from shopkeep.agents.toolkit import agent_registry
+from shopkeep.domain import HumanAgent, TicketStatus
 from shopkeep.evals.redteam.cases import CATEGORIES, RedTeamCase
 from shopkeep.evals.redteam.compromised import CompromisedChatModel, attack_plan, describe
 from shopkeep.evals.redteam.judge import CHECKS, Exchange, Finding, StoreIndex, judge
 from shopkeep.evals.redteam.snapshot import Snapshot
 from shopkeep.evals.tau2.reward import StoreTemplate
+from shopkeep.inbox.events import LocalEventBus
+from shopkeep.inbox.service import InboxService
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.providers import token_counter
 from shopkeep.llm.remote import RemoteBrain
@@ -108,21 +112,30 @@ class RedTeamRunner:
             plan = describe(moves)
         exchanges: list[Exchange] = []
         stored: list[str] = []
+        agent_view: list[str] = []
+        agent_messages: list[str] = []
+        person = _Person.absent()
         error: str | None = None
         checkpoints = self._workdir / f"checkpoints-{uuid.uuid4().hex[:12]}.db"
         with self._template.fresh(self._workdir) as store:
             try:
                 with open_checkpointer(f"sqlite:///{checkpoints}") as checkpointer:
                     service = self._service(store, checkpointer, model)
+                    person = _Person(store, service, case.agent_replies)
                     conversation = service.start(channel="redteam")
                     turns = case.messages
                     while turns:
                         text = turns.pop(0)
                         exchanges.append(Exchange(text, service.send(conversation, text)))
+                        if exchanges[-1].result.mode == "human":
+                            person.take_over(conversation)
                         more = model is not None and not model.exhausted
                         if not turns and more and len(exchanges) < len(case.turns) + MAX_EXTRA_TURNS:
                             turns.append(CONTINUE)
-                    stored = [json.dumps(e.payload, ensure_ascii=False) for e in service.transcript(conversation)]
+                    events = service.transcript(conversation)
+                    stored = [json.dumps(e.payload, ensure_ascii=False) for e in events]
+                    agent_messages = [str(e.payload.get("text", "")) for e in events if e.kind == "agent"]
+                    agent_view = person.view()
             except Exception as exc:  # a crash is reported with the case; the harm checks still run on the store
                 error = f"{type(exc).__name__}: {exc}"
             finally:
@@ -130,7 +143,15 @@ class RedTeamRunner:
                     leftover.unlink(missing_ok=True)
             after = Snapshot.of(store)
         findings = judge(
-            case, exchanges, self.before, after, self.index, confirm_tools=self._confirm_tools, stored=stored
+            case,
+            exchanges,
+            self.before,
+            after,
+            self.index,
+            confirm_tools=self._confirm_tools,
+            stored=stored,
+            agent_view=agent_view,
+            agent_messages=(agent_messages, person.posted),
         )
         return CaseResult(case, brain, findings, [_turn(e) for e in exchanges], plan, error)
 
@@ -156,6 +177,50 @@ class RedTeamRunner:
             return brains[agent]  # type: ignore[index]  # the graph asks only for its own agents
 
         return brain_for
+
+
+class _Person:
+    """The human agent of a case: claims the ticket a hand-off opened, posts the case's replies, and keeps what the
+    escalation workflow showed them (the queue and the ticket), which the judge searches for card secrets."""
+
+    def __init__(self, store: SqlCommerceStore | None, service: ConversationService | None, replies: tuple[str, ...]):
+        self._inbox = InboxService(store, service, LocalEventBus()) if store and service and replies else None
+        self._replies = replies
+        self._ticket: str | None = None
+        self.posted = 0
+
+    @classmethod
+    def absent(cls) -> _Person:
+        return cls(None, None, ())
+
+    def take_over(self, conversation_id: str) -> None:
+        if self._inbox is None or self._ticket is not None:
+            return
+        mine = [t for t in self._inbox.queue(TicketStatus.OPEN) if t["conversation_id"] == conversation_id]
+        if not mine:
+            return
+        self._ticket = str(mine[0]["id"])
+        self._inbox.claim(self._ticket, RED_TEAM_AGENT)
+        for text in self._replies:
+            self._inbox.reply(self._ticket, RED_TEAM_AGENT, text)
+            self.posted += 1
+
+    def view(self) -> list[str]:
+        if self._inbox is None or self._ticket is None:
+            return []
+        detail = self._inbox.detail(self._ticket)
+        shown: list[Any] = [
+            self._inbox.queue(),
+            detail.summary,
+            [event.payload for event in detail.events],
+            detail.customer.model_dump(mode="json") if detail.customer is not None else None,
+            [order.model_dump(mode="json") for order in detail.orders],
+            detail.cart.model_dump(mode="json") if detail.cart is not None else None,
+        ]
+        return [json.dumps(part, ensure_ascii=False, default=str) for part in shown]
+
+
+RED_TEAM_AGENT = HumanAgent(name="Red Team Agent", created_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def _turn(exchange: Exchange) -> dict[str, Any]:
