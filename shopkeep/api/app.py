@@ -86,6 +86,7 @@ def create_app(
             else:
                 app.state.service = service
             app.state.inbox = InboxService(store, app.state.service, app.state.events, webhooks=notifier)
+            stack.callback(app.state.events.close)
             if notifier is not None:
                 stack.callback(notifier.close)
             sweeper = start_sweeper(settings, store, app.state.service.checkpointer)

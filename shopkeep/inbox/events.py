@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Protocol
@@ -43,6 +45,10 @@ class EventBus(Protocol):
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         """``async with bus.subscribe(channel) as events: await events.get(timeout)``; events published after
         the ``async with`` is entered are delivered."""
+        ...
+
+    def close(self) -> None:
+        """Release the publishing connection (at shutdown)."""
         ...
 
 
@@ -92,21 +98,59 @@ class LocalEventBus:
                 if not listeners:
                     self._subscribers.pop(channel, None)
 
+    def close(self) -> None:
+        """Nothing to release: the queues go with their streams."""
 
-class _RedisSubscription:
-    def __init__(self, pubsub: Any) -> None:
-        self._pubsub = pubsub
 
-    async def get(self, timeout: float) -> dict[str, Any] | None:
-        message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-        if message is None or message.get("type") != "message":
-            return None
-        loaded: dict[str, Any] = json.loads(message["data"])
-        return loaded
+class _RedisListener:
+    """One Redis connection of an event loop, pattern-subscribed to every channel, handing events to local queues."""
+
+    def __init__(self, url: str, prefix: str, local: LocalEventBus, name: str) -> None:
+        from redis import asyncio as aioredis
+
+        self._prefix = prefix
+        self._local = local
+        self._client = aioredis.Redis.from_url(url, client_name=name)
+        self._pubsub = self._client.pubsub()
+        self._task: asyncio.Task[None] | None = None
+        self.subscribers = 0
+
+    async def start(self) -> None:
+        await self._pubsub.psubscribe(self._prefix + "*")
+        # The confirmation means Redis has the subscription: an event published from now on is delivered.
+        confirmed = await self._pubsub.get_message(timeout=2.0)
+        if confirmed is None or confirmed.get("type") != "psubscribe":
+            log.warning("event_subscribe_unconfirmed")
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or message.get("type") != "pmessage":
+                continue
+            channel = message["channel"].decode()[len(self._prefix) :]
+            try:
+                body = json.loads(message["data"])
+                self._local.publish(channel, str(body["event"]), dict(body["data"]))
+            except (ValueError, KeyError, TypeError):
+                log.warning("event_malformed", channel=channel.split(":")[0])
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        with suppress(Exception):
+            await self._pubsub.punsubscribe()
+        await self._pubsub.aclose()
+        await self._client.aclose()
 
 
 class RedisEventBus:
-    """Events through Redis pub/sub, so a message posted on one worker reaches a chat streamed by another."""
+    """Events through Redis pub/sub, so a message posted on one worker reaches a chat streamed by another.
+
+    A worker holds one Redis connection for all its open streams (while it has any): it receives every channel's
+    events and hands each to the local subscribers of that channel."""
 
     def __init__(self, url: str, *, prefix: str = "shopkeep:events:") -> None:
         try:
@@ -116,6 +160,11 @@ class RedisEventBus:
         self._url = url
         self._prefix = prefix
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._local = LocalEventBus()
+        self.connection_name = f"shopkeep-events-{uuid.uuid4().hex[:8]}"
+        """The Redis client name of this bus's listening connection (``CLIENT LIST`` shows one per event loop)."""
+        self._listeners: dict[asyncio.AbstractEventLoop, _RedisListener] = {}
+        self._guards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     def publish(self, channel: str, event: str, data: dict[str, Any]) -> None:
         body = json.dumps({"event": event, "data": data}, separators=(",", ":"), default=str)
@@ -125,23 +174,25 @@ class RedisEventBus:
             log.warning("event_publish_failed", channel=channel.split(":")[0], error=type(exc).__name__)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[_RedisSubscription]:
-        from redis import asyncio as aioredis
-
-        client = aioredis.Redis.from_url(self._url)
-        pubsub = client.pubsub()
+    async def subscribe(self, channel: str) -> AsyncIterator[_LocalSubscription]:
+        loop = asyncio.get_running_loop()
+        guard = self._guards.setdefault(loop, asyncio.Lock())
+        async with guard:
+            listener = self._listeners.get(loop)
+            if listener is None:
+                listener = _RedisListener(self._url, self._prefix, self._local, self.connection_name)
+                await listener.start()
+                self._listeners[loop] = listener
+            listener.subscribers += 1
         try:
-            await pubsub.subscribe(self._prefix + channel)
-            # The confirmation means Redis has the subscription: an event published from now on is delivered.
-            confirmed = await pubsub.get_message(timeout=2.0)
-            if confirmed is None or confirmed.get("type") != "subscribe":
-                log.warning("event_subscribe_unconfirmed", channel=channel.split(":")[0])
-            yield _RedisSubscription(pubsub)
+            async with self._local.subscribe(channel) as subscription:
+                yield subscription
         finally:
-            with suppress(Exception):
-                await pubsub.unsubscribe()
-            await pubsub.aclose()
-            await client.aclose()
+            async with guard:
+                listener.subscribers -= 1
+                if not listener.subscribers:
+                    del self._listeners[loop]
+                    await listener.stop()
 
     def close(self) -> None:
         self._client.close()

@@ -8,6 +8,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
@@ -83,4 +84,31 @@ def test_the_bus_follows_the_redis_setting() -> None:
     bus = event_bus("redis://127.0.0.1:1/0")
     assert isinstance(bus, RedisEventBus)
     bus.publish("inbox", "escalation.created", {"id": "t"})  # Redis down: a live update is skipped, not raised
+    bus.close()
+
+
+def test_a_worker_listens_on_one_redis_connection_for_all_its_streams(redis_url: str) -> None:
+    import redis
+
+    bus = RedisEventBus(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+
+    def connections() -> int:
+        return sum(1 for client in admin.client_list() if client.get("name") == bus.connection_name)
+
+    async def scenario() -> tuple[int, list[Any]]:
+        channels = [f"conversation:{uuid.uuid4().hex}" for _ in range(5)]
+        async with AsyncExitStack() as stack:
+            streams = [await stack.enter_async_context(bus.subscribe(channel)) for channel in channels]
+            open_now = connections()
+            for n, channel in enumerate(channels):
+                bus.publish(channel, "agent", {"n": n})
+            got = [await stream.get(5.0) for stream in streams]
+        return open_now, got
+
+    open_now, got = asyncio.run(scenario())
+    assert open_now == 1
+    assert got == [{"event": "agent", "data": {"n": n}} for n in range(5)]
+    assert connections() == 0  # the last stream closed the connection
+    admin.close()
     bus.close()
