@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from shopkeep.domain import AgentRole
 from shopkeep.store import SqlCommerceStore
 from tests.api.inbox_helpers import HANDOFF, agent_token
 from tests.api.test_web_chat import TIMEOUT_MS, browser, send, server, shot
@@ -99,3 +100,34 @@ def test_a_person_takes_over_replies_and_hands_back(
     customer.reload()  # the transcript brings the person's part back
     expect(customer.locator(".msg.agent .bubble")).to_contain_text("refunded one of them")
     expect(customer.locator(".status-line.joined")).to_have_count(1)
+
+
+def test_a_closed_conversation_tells_the_customer_and_offers_a_new_one(
+    pages: tuple[Page, Page], server: str, sqlite_store: SqlCommerceStore
+) -> None:
+    customer, agent = pages
+    token = agent_token(sqlite_store, "Sam", AgentRole.SUPERVISOR)
+    customer.goto(server + "/")
+    send(customer, HANDOFF)
+    agent.goto(server + "/console")
+    agent.get_by_label("Agent token").fill(token)
+    agent.get_by_role("button", name="Sign in").click()
+    agent.locator(".queue-button").first.click()
+    # a supervisor may resolve a ticket nobody claimed
+    agent.get_by_label("Resolution note").fill("Duplicate of an email thread; answered there.")
+    agent.get_by_role("button", name="Resolve & close the conversation").click()
+    expect(agent.locator("#resolution")).to_contain_text("Conversation closed: Duplicate of an email thread")
+    closed = customer.locator(".msg.assistant").last
+    expect(closed.locator(".bubble")).to_contain_text("This conversation is closed")
+    expect(customer.locator("#status-text")).to_have_text("This conversation is closed")
+    shot(customer, "console-customer-closed.png")
+    shot(agent, "console-agent-closed.png")
+
+    customer.reload()  # the closed notice comes back from the transcript, once
+    expect(customer.locator(".restart")).to_have_count(1)
+    send(customer, "Hello? Can someone cancel my order?")
+    expect(customer.locator(".msg.assistant").last.locator(".bubble")).to_contain_text("start a new conversation")
+    customer.locator(".restart").last.click()
+    expect(customer.locator(".msg")).to_have_count(1)  # the welcome of a new conversation
+    send(customer, "Hello!")
+    expect(customer.locator(".msg.assistant").last.locator(".agent-chip")).to_be_visible()

@@ -127,6 +127,7 @@
   }
 
   function setStatusText() {
+    els.statusText.parentElement.classList.toggle("closed", closed);
     els.statusText.textContent = closed
       ? "This conversation is closed"
       : !els.human.hidden

@@ -200,7 +200,8 @@
     els.ticket.hidden = false;
     els.context.hidden = false;
     els.title.textContent = `${customerName(ticket)} · ${ticket.reason.replaceAll("_", " ")}`;
-    const who = ticket.assignee ? (ticket.assignee === me.name ? "you" : ticket.assignee) : "nobody yet";
+    const nobody = ticket.status === "resolved" ? "nobody" : "nobody yet";
+    const who = ticket.assignee ? (ticket.assignee === me.name ? "you" : ticket.assignee) : nobody;
     const wait = ticket.status === "resolved" ? `resolved after ${waited(ticket.waiting_seconds)}` : `waiting ${waited(ticket.waiting_seconds)}`;
     els.meta.textContent = `Ticket ${ticket.id} · ${wait} · assigned to ${who}`;
     els.status.textContent = ticket.status;
