@@ -1,5 +1,6 @@
-# Shopkeep: `make run` serves the assistant on the demo store; `make test` runs every test.
-# Both create or refresh .venv from pyproject.toml on their own.
+# Shopkeep: `make run` serves the assistant on the demo store; `make test` runs the tests but the slow set, in
+# parallel (pytest-xdist); `make test-slow` runs the slow set (full τ² replays), `make test-all` both (what CI runs).
+# They create or refresh .venv from pyproject.toml on their own.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -12,7 +13,12 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv run test lint format bench clean
+# Test workers: one per core (`auto`), at most TEST_MAX_WORKERS; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
+TEST_MAX_WORKERS ?= 4
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) --dist worksteal
+
+.PHONY: venv run test test-slow test-all lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +32,13 @@ run: venv
 	$(VENV)/bin/shopkeep serve
 
 test: venv
-	$(PY) -m pytest
+	$(PYTEST) -m "not slow"
+
+test-slow: venv
+	$(PYTEST) -m slow
+
+test-all: venv
+	$(PYTEST)
 
 lint: venv
 	$(VENV)/bin/ruff check shopkeep tests bench

@@ -7,6 +7,7 @@ Service URLs come from ``SHOPKEEP_TEST_POSTGRES_URL``, ``SHOPKEEP_TEST_PGVECTOR_
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -14,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from filelock import FileLock
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from shopkeep.llm.local.nlu import NLU
@@ -24,8 +26,12 @@ from shopkeep.store.seed import StoreData, demo_db_path, read_tau2_db, seed
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+# A wide terminal for rich, set before any CLI module makes its console: output the tests read must not wrap inside
+# long tmp paths (under pytest-xdist they are longer, and a console fixes its width when it is made).
+os.environ["COLUMNS"] = "400"
 
 DATA_DIR = PROJECT_ROOT / "data"
+TEST_CACHE = PROJECT_ROOT / "var" / "test-cache"
 TAU2_DIR = DATA_DIR / "tau2_retail"
 POSTGRES_URL = os.environ.get("SHOPKEEP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PGVECTOR_URL = os.environ.get("SHOPKEEP_TEST_PGVECTOR_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/test")
@@ -107,11 +113,19 @@ def pgvector_database() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pgvector_indexed(demo_data: StoreData, indexed_sqlite_template: Path) -> Iterator[str]:
-    """Another pgvector database holding the demo store, seeded and indexed for search (vectors from the
-    session's embedding memo, so the demo catalog is embedded only once per session)."""
+    """Another pgvector database holding the demo store, seeded and indexed for search (vectors from the indexed
+    SQLite template's embedding cache, so the demo catalog is not embedded again)."""
+    from shopkeep.retrieval import schema as rs
+
+    template = create_engine(f"sqlite:///{indexed_sqlite_template}")
+    with template.connect() as conn:
+        cached = [dict(row._mapping) for row in conn.execute(select(rs.embeddings))]
+    template.dispose()
     for url in _pgvector_scratch("shopkeep_search"):
         store = open_store(url)
         seed(store, demo_data)
+        with store.engine.begin() as conn:
+            conn.execute(insert(rs.embeddings), cached)
         _index(store)
         store.close()
         yield url
@@ -124,15 +138,42 @@ def _index(store: SqlCommerceStore) -> None:
     CatalogSearch(store, LocalEmbedder(), kb_dir=DATA_DIR / "kb").index_documents()
 
 
+def content_key(*paths: Path) -> str:
+    """sha256 of the names and bytes of the files under ``paths``: a cache key that changes with any of them."""
+    digest = hashlib.sha256()
+    for root in paths:
+        for file in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(PROJECT_ROOT)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:20]
+
+
 @pytest.fixture(scope="session")
 def indexed_sqlite_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
-    """The seeded demo SQLite file indexed for search: the demo catalog and knowledge base are embedded once per
-    session; tests copy the file."""
+    """The seeded demo SQLite file indexed for search; tests copy the file. Embedding the demo catalog and knowledge
+    base takes minutes on a busy 2-core machine, so the indexed file is kept in ``var/test-cache`` under a key of
+    the demo data and of the code that seeds and indexes it: one test worker builds it, the others (and later
+    runs) copy it."""
+    package = PROJECT_ROOT / "shopkeep"
+    key = content_key(
+        demo_db_path(DATA_DIR),
+        DATA_DIR / "kb",
+        *(package / part for part in ("domain", "retrieval", "shop", "store", "settings.py")),
+    )
+    cached = TEST_CACHE / f"indexed-demo-{key}.db"
+    TEST_CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{cached}.lock"):
+        if not cached.is_file():
+            for stale in TEST_CACHE.glob("indexed-demo-*.db"):
+                stale.unlink()
+            building = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp")
+            shutil.copy(sqlite_template, building)
+            store = open_store(f"sqlite:///{building}")
+            _index(store)
+            store.close()
+            building.replace(cached)
     path = tmp_path_factory.mktemp("indexed") / "demo.db"
-    shutil.copy(sqlite_template, path)
-    store = open_store(f"sqlite:///{path}")
-    _index(store)
-    store.close()
+    shutil.copy(cached, path)
     return path
 
 

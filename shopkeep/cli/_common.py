@@ -1,19 +1,23 @@
-"""Helpers shared by the CLI commands: opening the store a command names, printing JSON."""
+"""Helpers shared by the CLI commands: opening the store a command names, printing JSON.
+
+The store (SQLAlchemy, Alembic) and everything heavier are imported inside the commands that use them, so that
+``shopkeep --help`` and the light commands start fast (``tests/cli/test_startup.py`` pins the imports).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from shopkeep.errors import StoreError
 from shopkeep.settings import get_settings
-from shopkeep.store import SqlCommerceStore, migrate, open_store
-from shopkeep.store.seed import seed_demo
-from shopkeep.store.shop import shop_records
+
+if TYPE_CHECKING:
+    from shopkeep.store import SqlCommerceStore
 
 console = Console(stderr=True)
 
@@ -30,6 +34,9 @@ def store_url(url: str | None) -> str:
 def open_cli_store(url: str | None, *, seed_if_empty: bool = False) -> SqlCommerceStore:
     """Open (and migrate, unless ``SHOPKEEP_MIGRATE_ON_START=false``) the store; the embedded default is seeded
     with the demo store on first use (unless a shop was initialized there)."""
+    from shopkeep.store import migrate, open_store
+    from shopkeep.store.seed import seed_demo
+
     resolved = store_url(url)
     upgrade = get_settings().migrate_on_start
     try:
@@ -50,6 +57,8 @@ def open_cli_store(url: str | None, *, seed_if_empty: bool = False) -> SqlCommer
 
 def _holds_a_shop(store: SqlCommerceStore) -> bool:
     """A shop made with ``shopkeep init`` may have no products yet: it is never replaced by the demo."""
+    from shopkeep.store.shop import shop_records
+
     with store.session() as session:
         return shop_records(session).profile() is not None
 

@@ -6,17 +6,19 @@ import sys
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
 from shopkeep.cli.retrieval_cmds import open_search, run_index
 from shopkeep.errors import ShopDataError
-from shopkeep.shop.catalog import FORMAT_CHOICES, CatalogImport, import_catalog
-from shopkeep.shop.formats import Progress as ReadProgress
-from shopkeep.shop.formats.jsonl import write_product_lines
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from shopkeep.shop.catalog import CatalogImport
+    from shopkeep.shop.formats import Progress as ReadProgress
 
 catalog_app = typer.Typer(help="Bring a shop's own catalog into the store, or write it out.", no_args_is_help=True)
 
@@ -28,7 +30,7 @@ LARGE_FILE = 1 << 20
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="Catalog files: Shopify CSV, Merchant TSV/XML, JSON Lines.")],
     fmt: Annotated[
-        str, typer.Option("--format", help=f"The files' format: {', '.join(FORMAT_CHOICES)} (auto: detect).")
+        str, typer.Option("--format", help="The files' format: auto, shopify, merchant or jsonl (auto: detect).")
     ] = "auto",
     replace: Annotated[
         bool, typer.Option("--replace", help="Remove the products the files do not contain (ordered items stay).")
@@ -37,6 +39,10 @@ def import_command(
 ) -> None:
     """Import products: new ones are added, known ones (by id/handle, then SKU or options) updated, in one
     transaction; then the catalog is indexed for search. Any invalid row fails the whole import (exit code 1)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from shopkeep.shop.catalog import FORMAT_CHOICES, import_catalog
+
     for path in files:
         if not path.is_file():
             raise fail(f"no such file: {path}", code=1)
@@ -94,6 +100,8 @@ def export_command(
     store: StoreOption = None,
 ) -> None:
     """Write the whole catalog as Shopkeep product JSON Lines (what `catalog import` reads back, ids included)."""
+    from shopkeep.shop.formats.jsonl import write_product_lines
+
     source = open_cli_store(store)
     try:
         with source.session() as session:

@@ -27,13 +27,11 @@ from rich.table import Table
 from shopkeep.cli._common import StoreOption, fail, open_cli_store
 from shopkeep.errors import StoreError
 from shopkeep.settings import Settings, get_settings
-from shopkeep.shop.profile import ShopProfiles
-from shopkeep.store import SqlCommerceStore, open_store
-from shopkeep.store.seed import seed_demo
 
 if TYPE_CHECKING:
     from shopkeep.agents.service import ConversationService
     from shopkeep.api.schemas import TurnResponse
+    from shopkeep.store import SqlCommerceStore
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 
@@ -103,6 +101,9 @@ def _check_messages(messages: list[str]) -> None:
 @contextmanager
 def _script_store(url: str | None, settings: Settings) -> Iterator[tuple[SqlCommerceStore, str]]:
     """The store a script runs on (a fresh demo copy unless --store) and a throw-away checkpointer."""
+    from shopkeep.store import open_store
+    from shopkeep.store.seed import seed_demo
+
     workdir = Path(tempfile.mkdtemp(prefix="shopkeep-chat-"))
     commerce: SqlCommerceStore | None = None
     try:
@@ -141,6 +142,7 @@ def _interactive(settings: Settings, commerce: SqlCommerceStore) -> None:
     from shopkeep.agents.checkpoint import open_checkpointer
     from shopkeep.agents.factory import build_service
     from shopkeep.llm.local.nlu import NLU
+    from shopkeep.shop.profile import ShopProfiles
 
     out = Console()
     with open_checkpointer(settings.resolved_checkpoint_url()) as checkpointer:

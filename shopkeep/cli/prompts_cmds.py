@@ -12,7 +12,6 @@ from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, fail, open_cli_store, print_json
 from shopkeep.settings import get_settings
-from shopkeep.shop.profile import FixedProfile, ShopProfiles
 
 if TYPE_CHECKING:
     from shopkeep.llm.prompts import PromptRegistry
@@ -24,6 +23,7 @@ def _registry(store: str | None) -> PromptRegistry:
     """The prompts rendered for the shop of ``store`` (its name and policy; the demo's for a store without one)."""
     from shopkeep.llm.experiments import Experiment
     from shopkeep.llm.prompts import PromptRegistry
+    from shopkeep.shop.profile import FixedProfile, ShopProfiles
 
     settings = get_settings()
     opened = open_cli_store(store)

@@ -10,10 +10,10 @@ import typer
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store, print_json
 from shopkeep.settings import get_settings
-from shopkeep.store import SqlCommerceStore
 
 if TYPE_CHECKING:
     from shopkeep.payments.vault import CardVault
+    from shopkeep.store import SqlCommerceStore
 
 CheckpointsOption = Annotated[
     str | None,

@@ -11,17 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store, print_json
 from shopkeep.errors import RetrievalError, ShopkeepError
 from shopkeep.settings import get_settings
-from shopkeep.store import SqlCommerceStore
 
 if TYPE_CHECKING:
     from shopkeep.retrieval.indexer import IndexReport
     from shopkeep.retrieval.search import CatalogSearch
+    from shopkeep.store import SqlCommerceStore
 
 
 def open_search(store: SqlCommerceStore) -> CatalogSearch:
@@ -42,6 +41,8 @@ def _explain(exc: BaseException) -> str:
 
 def run_index(search: CatalogSearch, *, rebuild: bool = False, raise_errors: bool = False) -> IndexReport:
     """Index with a progress bar over the documents that need a vector; report what changed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("embedding documents", total=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from shopkeep.cli._common import StoreOption, console, open_cli_store
 from shopkeep.cli.retrieval_cmds import index_for_search
@@ -18,6 +17,8 @@ def serve_command(
     port: Annotated[int | None, typer.Option(help="Port (default SHOPKEEP_PORT).")] = None,
 ) -> None:
     """Serve Shopkeep over HTTP: the web chat at /, the API under /v1 (the app builds the conversation service)."""
+    import uvicorn
+
     from shopkeep.api.app import create_app
     from shopkeep.llm.local.nlu import NLU
 

@@ -7,15 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store
 from shopkeep.cli.retrieval_cmds import index_for_search, open_search, run_index
-from shopkeep.domain.shop import ShopProfile
 from shopkeep.errors import ShopDataError
-from shopkeep.shop.customers import import_customers
-from shopkeep.shop.kb import import_help_pages
-from shopkeep.shop.setup import default_policy, describe, init_shop
 
 
 def _read_policy(path: Path) -> str:
@@ -46,6 +41,11 @@ def init_command(
     """Create a new, empty shop in the store: its profile (name, currency, policy), no products, customers or orders.
 
     A store that already holds a shop is left alone unless --force, which deletes it first."""
+    from pydantic import ValidationError
+
+    from shopkeep.domain.shop import ShopProfile
+    from shopkeep.shop.setup import default_policy, describe, init_shop
+
     try:
         profile = ShopProfile(
             name=name,
@@ -84,6 +84,8 @@ def kb_import_command(
 ) -> None:
     """Store the shop's help pages (one page per file; its id is the file name) and index them for search. Once a
     shop has pages of its own, answers come from them only."""
+    from shopkeep.shop.kb import import_help_pages
+
     target = open_cli_store(store)
     try:
         result = import_help_pages(target, directory, replace=replace)
@@ -106,6 +108,8 @@ def customers_import_command(
 ) -> None:
     """Import customers (added, or updated by email) in one transaction, so they can verify themselves in chat. Any
     invalid row fails the whole import (exit code 1)."""
+    from shopkeep.shop.customers import import_customers
+
     if not file.is_file():
         raise fail(f"no such file: {file}", code=1)
     target = open_cli_store(store)

@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store, store_url
 from shopkeep.cli.retrieval_cmds import index_for_search
 from shopkeep.errors import StoreError
 from shopkeep.settings import get_settings
-from shopkeep.store import migrate, open_store
-from shopkeep.store.seed import demo_db_path, export, seed_demo
 
 store_app = typer.Typer(help="Inspect and move store data.", no_args_is_help=True)
 
@@ -28,6 +25,8 @@ def seed_command(
 ) -> None:
     """Load the demo store (τ²-bench retail data) into the store, give it the demo's profile (name and policy), and
     index it for search; records already there are kept."""
+    from shopkeep.store.seed import demo_db_path, seed_demo
+
     data_dir = get_settings().data_dir
     path = source or demo_db_path(data_dir)
     if not path.is_file():
@@ -49,6 +48,10 @@ def seed_command(
 def migrate_command(store: StoreOption = None) -> None:
     """Bring the store's schema to the newest revision (Alembic upgrade); for deploys that migrate as a step of
     their own before starting the service (with SHOPKEEP_MIGRATE_ON_START=false). Safe to run again."""
+    from sqlalchemy.exc import OperationalError
+
+    from shopkeep.store import migrate, open_store
+
     try:
         target = open_store(store_url(store), upgrade=False)
         try:
@@ -76,6 +79,8 @@ def export_command(
     store: StoreOption = None,
 ) -> None:
     """Write the whole store to PATH in τ²'s db.json layout (products, users, orders)."""
+    from shopkeep.store.seed import export
+
     if format != "tau2":
         fail(f"unknown format {format!r}: the supported format is 'tau2'")
     source = open_cli_store(store)

@@ -15,9 +15,6 @@ from rich.table import Table
 from shopkeep.cli._common import StoreOption, fail, open_cli_store, print_json
 from shopkeep.errors import UnknownToolError
 from shopkeep.settings import get_settings
-from shopkeep.store import open_store
-from shopkeep.store.seed import demo_db_path, export, read_tau2_db, seed
-from shopkeep.tools import ToolContext, retail_registry
 
 tools_app = typer.Typer(help="List, call and replay the commerce tools.", no_args_is_help=True)
 
@@ -25,6 +22,8 @@ tools_app = typer.Typer(help="List, call and replay the commerce tools.", no_arg
 @tools_app.command("list")
 def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Every tool: name, whether it reads or writes, and its arguments' JSON schema."""
+    from shopkeep.tools import retail_registry
+
     tools = list(retail_registry())
     if as_json:
         print_json([{"name": t.name, "kind": t.kind.value, "arguments": t.json_schema()} for t in tools])
@@ -51,6 +50,8 @@ def call_command(
     store: StoreOption = None,
 ) -> None:
     """Call one tool and print its result as JSON {name, ok, output, error}; exit code 1 when it fails."""
+    from shopkeep.tools import ToolContext, retail_registry
+
     registry = retail_registry()
     try:
         registry.get(name)
@@ -72,6 +73,10 @@ def replay_command(
     export_path: Annotated[Path | None, typer.Option("--export", help="Write the final state (τ² layout).")] = None,
 ) -> None:
     """Run the calls in order on a fresh copy of the demo store (or on --store), one JSON line per call."""
+    from shopkeep.store import open_store
+    from shopkeep.store.seed import demo_db_path, export, read_tau2_db, seed
+    from shopkeep.tools import ToolContext, retail_registry
+
     if not file.is_file():
         fail(f"no such file: {file}")
     calls = _parse_json(file.read_text(encoding="utf-8"), str(file))

@@ -19,6 +19,7 @@ buried at the end of a long product question is still read.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import yaml
+from filelock import FileLock
 from numpy.typing import NDArray
 
 from shopkeep.retrieval.embedders.base import Embedder
@@ -117,20 +119,30 @@ class ScreenClassifier:
         config = config or ScreenConfig()
         material = f"v{MODEL_VERSION}|{embedder.name}|{config.key()}".encode()
         digest = hashlib.sha256(material + train_path.read_bytes() + intents_path.read_bytes()).hexdigest()
-        path = cache_dir / f"screen-{digest[:20]}.npz" if cache_dir else None
-        if path is not None and path.is_file():
-            try:
-                with np.load(path) as data:
-                    return cls(embedder, data["weights"], data["bias"], data["injections"], data["abuses"])
-            except (OSError, ValueError, KeyError):
-                pass  # a truncated or stale file: retrain and overwrite it
+        if cache_dir is None:
+            return cls._fit(embedder, train_path, intents_path, config, None)
+        path = cache_dir / f"screen-{digest[:20]}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{path}.lock"):  # processes starting together train once; the others load the file
+            if path.is_file():
+                try:
+                    with np.load(path) as data:
+                        return cls(embedder, data["weights"], data["bias"], data["injections"], data["abuses"])
+                except (OSError, ValueError, KeyError):
+                    pass  # a truncated or stale file: retrain and overwrite it
+            return cls._fit(embedder, train_path, intents_path, config, path)
+
+    @classmethod
+    def _fit(
+        cls, embedder: Embedder, train_path: Path, intents_path: Path, config: ScreenConfig, path: Path | None
+    ) -> ScreenClassifier:
+        """Train on the examples; cache the weights at ``path`` (written aside, then moved in place)."""
         texts, labels = _training_set(train_path, intents_path, config)
         embeddings = _embed(embedder, texts)
         weights, bias = fit(embeddings, labels, config)
         injections, abuses = embeddings[labels == 1].astype(np.float16), embeddings[labels == 2].astype(np.float16)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
             np.savez(tmp, weights=weights, bias=bias, injections=injections, abuses=abuses)
             tmp.replace(path)
         return cls(embedder, weights, bias, injections, abuses)

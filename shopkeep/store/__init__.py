@@ -6,7 +6,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from shopkeep.errors import StoreUnavailableError
-from shopkeep.store import migrate
 from shopkeep.store.base import CommerceStore, StoreSession
 from shopkeep.store.sql import SqlCommerceStore
 
@@ -30,6 +29,8 @@ def open_store(url: str, *, upgrade: bool = True) -> SqlCommerceStore:
         raise ValueError(f"unsupported store URL {url!r}: use sqlite:///, postgresql+psycopg:// or oracle+oracledb://")
     store = SqlCommerceStore(engine, row_locks=backend != "sqlite")
     if upgrade:
+        from shopkeep.store import migrate  # Alembic: only when a store is opened (the CLI's --help does not)
+
         try:
             migrate.upgrade(engine)
         except OperationalError as exc:  # down, unreachable or locked: the same typed error as any session

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
+from filelock import FileLock
 from numpy.typing import NDArray
 from pydantic import Field, ValidationError
 from scipy import sparse
@@ -480,6 +481,18 @@ def _embed(embedder: Embedder, texts: Sequence[str]) -> NDArray[np.float32]:
     return vectors.reshape(len(texts), -1)
 
 
+def _load_or_train(path: Path, taxonomy: IntentTaxonomy, embedder: Embedder, config: TrainingConfig) -> _Artifacts:
+    """The model cached at ``path``, or a freshly trained one (then cached there)."""
+    if path.is_file():
+        try:
+            return _Artifacts.load(path)
+        except (OSError, ValueError, KeyError):
+            pass  # a truncated or stale file: retrain and overwrite it
+    artifacts = _train(taxonomy, embedder, config)
+    artifacts.save(path)
+    return artifacts
+
+
 def _train(taxonomy: IntentTaxonomy, embedder: Embedder, config: TrainingConfig) -> _Artifacts:
     examples = taxonomy.examples()
     texts = [describe_emoji(text) for text, _ in examples]
@@ -558,16 +571,12 @@ class IntentClassifier:
         """
         config = config or TrainingConfig()
         path = cache_dir / f"intents-{cls.cache_key(taxonomy, embedder, config)[:20]}.npz" if cache_dir else None
-        artifacts: _Artifacts | None = None
-        if path is not None and path.is_file():
-            try:
-                artifacts = _Artifacts.load(path)
-            except (OSError, ValueError, KeyError):
-                artifacts = None  # a truncated or stale file: retrain and overwrite it
-        if artifacts is None:
+        if path is None:
             artifacts = _train(taxonomy, embedder, config)
-            if path is not None:
-                artifacts.save(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(f"{path}.lock"):  # processes starting together train once; the others load the file
+                artifacts = _load_or_train(path, taxonomy, embedder, config)
         vocabulary = words_of(text for text, _ in taxonomy.examples())
         vocabulary.update(w.lower() for w in shop_words)
         return cls(taxonomy, embedder, artifacts, SpellingNormalizer(vocabulary))
