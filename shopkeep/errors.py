@@ -23,6 +23,7 @@
     ├── StoreError                  the database failed; nothing was written
     │   ├── StoreUnavailableError   down, unreachable or locked: retryable
     │   └── StoreIntegrityError     the database refused the write (constraint): terminal
+    ├── VaultUnavailableError       the card vault (Redis) cannot be reached; no card was kept: retryable
     ├── RetrievalError              catalog or knowledge search cannot run; ``install`` says what would fix it
     │   ├── EmbedderUnavailableError    the embedding model is not installed, or its service refused the call
     │   │   └── EmbedderRetryableError  the embedding service is down or rate-limited: retryable
@@ -180,6 +181,11 @@ class StoreUnavailableError(StoreError, RetryableError):
 
 class StoreIntegrityError(StoreError):
     """The database refused the write."""
+
+
+class VaultUnavailableError(RetryableError):
+    """The card vault's server (Redis) did not answer: the card was neither kept nor charged; the message may be
+    sent again once the vault is back."""
 
 
 class RetrievalError(ShopkeepError):

@@ -27,7 +27,7 @@ from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
 from shopkeep.llm.prompts import PromptRegistry
 from shopkeep.llm.providers import brain_factory, get_chat_model
-from shopkeep.payments.vault import default_vault
+from shopkeep.payments.vault import CardVault, default_vault
 from shopkeep.retrieval.search import CatalogSearch
 from shopkeep.settings import Settings
 from shopkeep.shop.profile import ProfileSource, ShopProfiles
@@ -106,15 +106,17 @@ def build_service(
     nlu: NLU | None = None,
     transport: Any = None,
     retrieval: CatalogSearch | None = None,
+    vault: CardVault | None = None,
 ) -> ConversationService:
-    """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``)."""
+    """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``)
+    and card vault (default: the process's, from settings)."""
     prompts = prompt_registry(settings, ShopProfiles.from_settings(store, settings))
     deps = build_deps(settings, store, nlu=nlu, transport=transport, retrieval=retrieval, prompts=prompts)
     return ConversationService(
         build_graph(deps, checkpointer=checkpointer),
         store,
         variant_of=prompts.experiment.assign,
-        vault=default_vault(settings.payments),
+        vault=vault or default_vault(settings.payments),
         policy=lambda: prompts.policy.text,
         output_rails=deps.output_rails,
     )

@@ -5,8 +5,8 @@ error                                  status  ``code``
 =====================================  ======  =====================
 ``IdempotencyInProgressError``         409     ``idempotency_in_progress`` (with ``Retry-After``)
 ``IdempotencyConflictError``           409     ``idempotency_conflict``
-``RetryableError`` (store or gateway   503     ``service_unavailable`` (with ``Retry-After``)
-down, ...)
+``RetryableError`` (store, gateway or  503     ``service_unavailable`` (with ``Retry-After``)
+card vault down, ...)
 ``NotAuthenticatedError`` (agent API)  401     ``unauthorized`` (with ``WWW-Authenticate: Bearer``)
 ``PermissionDeniedError`` (agent API)  403     ``forbidden``
 ``NotFoundError`` (unknown id)         404     ``not_found``

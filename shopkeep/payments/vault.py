@@ -16,13 +16,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import structlog
+
 from shopkeep.domain._base import Frozen
-from shopkeep.errors import CardTokenExpiredError, RuleViolationError
+from shopkeep.errors import CardTokenExpiredError, RuleViolationError, VaultUnavailableError
 from shopkeep.guardrails.cards import luhn_valid
 from shopkeep.metrics import REDIS_ERRORS
 
 if TYPE_CHECKING:
     from shopkeep.settings import PaymentsSettings
+
+log = structlog.get_logger(__name__)
 
 VAULT_PREFIX = "vt_"
 _TOKEN = re.compile(r"^vt_[0-9a-f]{24}$")
@@ -146,14 +150,16 @@ class RedisCardVault:
         return cls(redis.Redis.from_url(url, socket_timeout=5), ttl_s)
 
     def _redis(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        """One Redis command; a failure is counted (``shopkeep_redis_errors_total``) and raised as it is."""
+        """One Redis command; a failure is counted (``shopkeep_redis_errors_total``) and raised as a retryable
+        ``VaultUnavailableError`` (the API's 503 with ``Retry-After``)."""
         from redis.exceptions import RedisError
 
         try:
             return getattr(self._client, command)(*args, **kwargs)
-        except (RedisError, OSError):
+        except (RedisError, OSError) as exc:
             REDIS_ERRORS.labels(component="vault").inc()
-            raise
+            log.warning("vault_unavailable", command=command, error=type(exc).__name__)
+            raise VaultUnavailableError("The card vault is unavailable; the card was not kept.") from exc
 
     def put(self, number: str) -> VaultedCard:
         digits, card = _new_card(number)
