@@ -48,6 +48,19 @@ TOOL_CALLS = Counter("shopkeep_tool_calls", "Tool calls the assistant made, by t
 TOOL_ERRORS = Counter("shopkeep_tool_errors", "Tool calls that returned an error, by tool", ["tool"])
 RAIL_TRIPS = Counter("shopkeep_rail_trips", "Guardrail trips, by rail and stage", ["rail", "stage"])
 ESCALATIONS = Counter("shopkeep_escalations", "Conversations handed over to a human agent")
+ESCALATION_ACTIONS = Counter(
+    "shopkeep_escalation_actions",
+    "What human agents did with escalation tickets, by action (claimed, assigned, replied, noted, handed_back, closed)",
+    ["action"],
+)
+ESCALATION_CLAIM_WAIT = Histogram(
+    "shopkeep_escalation_claim_wait_seconds",
+    "How long an escalation waited for a person to claim it",
+    buckets=(5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0, 86400.0),
+)
+WEBHOOK_DELIVERIES = Counter(
+    "shopkeep_webhook_deliveries", "Escalation webhook deliveries, by outcome (delivered, failed, refused)", ["outcome"]
+)
 CHECKOUTS = Counter("shopkeep_checkouts", "Confirmed checkouts (place_order), by outcome (placed, failed)", ["outcome"])
 REVENUE = Counter("shopkeep_revenue", "Money charged for placed orders, in major units, by currency", ["currency"])
 

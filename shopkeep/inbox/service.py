@@ -35,6 +35,7 @@ from shopkeep.guardrails.cards import mask_card_numbers, mask_vault_tokens
 from shopkeep.guardrails.rails import card_numbers_out
 from shopkeep.inbox.events import INBOX, EventBus, conversation_channel
 from shopkeep.inbox.webhooks import WebhookNotifier
+from shopkeep.metrics import ESCALATION_ACTIONS, ESCALATION_CLAIM_WAIT
 from shopkeep.store.base import CommerceStore
 from shopkeep.store.inbox import inbox_records
 from shopkeep.store.payments import utc
@@ -151,6 +152,8 @@ class InboxService:
             if ticket.status == TicketStatus.CLAIMED and ticket.assignee == agent.name:
                 return self._summary(ticket)
             raise self._taken(ticket)
+        ESCALATION_ACTIONS.labels(action="claimed").inc()
+        ESCALATION_CLAIM_WAIT.observe(max(0.0, (utc(now) - utc(ticket.created_at)).total_seconds()))
         self._joined(ticket, agent.name)
         return self._announce("escalation.claimed", ticket, webhook=True)
 
@@ -170,6 +173,7 @@ class InboxService:
                 update={"status": TicketStatus.CLAIMED, "assignee": to, "claimed_at": now, "updated_at": now}
             )
             session.save_ticket(ticket)
+        ESCALATION_ACTIONS.labels(action="assigned").inc()
         if changed:
             self._joined(ticket, to)
         return self._announce("escalation.assigned", ticket)
@@ -186,6 +190,7 @@ class InboxService:
         event = self._record(
             ticket, "agent", {"text": checked.text, "agent": agent.name, "ticket_id": ticket_id}, agent=agent.name
         )
+        ESCALATION_ACTIONS.labels(action="replied").inc()
         if checked.tripped:
             self._record(ticket, "rail", {**checked.event(), "agent": agent.name}, agent=agent.name)
         data = {"kind": "agent", "text": checked.text, "agent": agent.name, "created_at": event.created_at.isoformat()}
@@ -200,6 +205,7 @@ class InboxService:
             self._ticket(session, ticket_id)
             note = TicketNote(ticket_id=ticket_id, author=agent.name, text=redact(text), created_at=now)
             note = note.model_copy(update={"note_id": inbox_records(session).add_note(note)})
+        ESCALATION_ACTIONS.labels(action="noted").inc()
         self._bus.publish(INBOX, "escalation.note", {"id": ticket_id, "author": agent.name})
         return note
 
@@ -223,6 +229,7 @@ class InboxService:
             )
             session.save_ticket(ticket)
         conversation = ticket.conversation_id
+        ESCALATION_ACTIONS.labels(action="handed_back" if hand_back else "closed").inc()
         if hand_back:
             handback = {"agent": agent.name, "note": redact(note)}
             self._conversations.set_mode(conversation, "bot", handback=handback)

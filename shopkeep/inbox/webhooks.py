@@ -25,6 +25,8 @@ import httpx
 import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from shopkeep.metrics import WEBHOOK_DELIVERIES
+
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Shopkeep-Signature"
@@ -91,10 +93,13 @@ class WebhookNotifier:
                         raise _RetryableStatusError(status)
         except (httpx.TransportError, _RetryableStatusError) as exc:
             log.warning("webhook_failed", hook_event=event, delivery=delivery, error=str(exc), attempts=self._attempts)
+            WEBHOOK_DELIVERIES.labels(outcome="failed").inc()
             return False
         if status >= 300:
             log.warning("webhook_refused", hook_event=event, delivery=delivery, status=status)
+            WEBHOOK_DELIVERIES.labels(outcome="refused").inc()
             return False
+        WEBHOOK_DELIVERIES.labels(outcome="delivered").inc()
         return True
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shopkeep.store import SqlCommerceStore
 from tests.api.helpers import AppFactory, say, start
+from tests.api.inbox_helpers import agent_token, bearer, ticket_of
 
 FAMILIES = {
     "shopkeep_turns",
@@ -19,6 +20,9 @@ FAMILIES = {
     "shopkeep_tool_errors",
     "shopkeep_rail_trips",
     "shopkeep_escalations",
+    "shopkeep_escalation_actions",
+    "shopkeep_escalation_claim_wait_seconds",
+    "shopkeep_webhook_deliveries",
     "shopkeep_checkouts",
     "shopkeep_revenue",
     "shopkeep_llm_calls",
@@ -87,3 +91,26 @@ def test_an_unreachable_store_is_counted(app_for: AppFactory, down_store: SqlCom
         after = scrape(client)
     name, labels = "shopkeep_store_errors_total", {"backend": "postgresql", "error": "unavailable"}
     assert value(after, name, **labels) > value(before, name, **labels)
+
+
+def test_what_human_agents_do_is_counted(client: TestClient, sqlite_store: SqlCommerceStore) -> None:
+    token = agent_token(sqlite_store, "Ana")
+    before = scrape(client)
+    conversation = start(client)
+    say(client, conversation, "I want to talk to a real person")
+    ticket_id = ticket_of(client, token, conversation)["id"]
+    base = f"/v1/escalations/{ticket_id}"
+    client.post(f"{base}/claim", headers=bearer(token))
+    client.post(f"{base}/messages", json={"text": "Hello, Ana here."}, headers=bearer(token))
+    client.post(f"{base}/messages", json={"text": "Anything else?"}, headers=bearer(token))
+    client.post(f"{base}/notes", json={"text": "quiet one"}, headers=bearer(token))
+    client.post(f"{base}/resolve", json={"note": "done", "hand_back": True}, headers=bearer(token))
+    after = scrape(client)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    counts = {a: grew("shopkeep_escalation_actions_total", action=a) for a in ("claimed", "replied", "noted")}
+    assert counts == {"claimed": 1, "replied": 2, "noted": 1}
+    assert grew("shopkeep_escalation_actions_total", action="handed_back") == 1
+    assert grew("shopkeep_escalation_claim_wait_seconds_count") == 1

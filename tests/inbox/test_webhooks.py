@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
@@ -67,7 +68,12 @@ def test_a_delivery_is_signed_over_the_exact_body() -> None:
     assert sign(SECRET, b"{}") != sign("other", b"{}")
 
 
+def _deliveries(outcome: str) -> float:
+    return REGISTRY.get_sample_value("shopkeep_webhook_deliveries_total", {"outcome": outcome}) or 0.0
+
+
 def test_failures_are_retried_then_given_up() -> None:
+    before = {outcome: _deliveries(outcome) for outcome in ("delivered", "failed", "refused")}
     flaky = Recorder(503, 429)
     notifier = _notifier(flaky)
     assert notifier.send("escalation.claimed", {"id": "T-1"}).result(timeout=5) is True
@@ -84,6 +90,8 @@ def test_failures_are_retried_then_given_up() -> None:
     refused = Recorder(400)
     assert _notifier(refused).send("escalation.resolved", {}).result(timeout=5) is False
     assert len(refused.requests) == 1  # a 4xx is final
+    counted = {outcome: _deliveries(outcome) - before[outcome] for outcome in before}
+    assert counted == {"delivered": 1, "failed": 2, "refused": 1}
     notifier.close()
 
 
