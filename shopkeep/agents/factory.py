@@ -12,6 +12,7 @@ from typing import Any
 
 from shopkeep.agents.deps import AgentDeps, Router
 from shopkeep.agents.graph import build_graph
+from shopkeep.agents.locks import ConversationLocks, PostgresAdvisoryLocks, ProcessLocks
 from shopkeep.agents.routing import LocalRouter
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.state import AGENTS, AgentName
@@ -98,6 +99,13 @@ def _screen(settings: Settings, nlu: NLU) -> SharedScreen:
     return SharedScreen(LocalEmbedder(), train, nlu.intents_path, cache_dir)
 
 
+def conversation_locks(store: CommerceStore) -> ConversationLocks:
+    """Advisory locks on a PostgreSQL store (any worker may take the next message), else this process's locks."""
+    if isinstance(store, SqlCommerceStore) and store.engine.dialect.name == "postgresql":
+        return PostgresAdvisoryLocks(store.engine)
+    return ProcessLocks()
+
+
 def build_service(
     settings: Settings,
     store: CommerceStore,
@@ -117,6 +125,7 @@ def build_service(
         store,
         variant_of=prompts.experiment.assign,
         vault=vault or default_vault(settings.payments),
+        locks=conversation_locks(store),
         policy=lambda: prompts.policy.text,
         output_rails=deps.output_rails,
     )

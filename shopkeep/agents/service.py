@@ -7,9 +7,7 @@ The API, the CLI chat and the evals all go through ``ConversationService``; it t
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from shopkeep.agents.locks import ConversationLocks, ProcessLocks
 from shopkeep.agents.telemetry import TurnObservation, observe_turn
 from shopkeep.domain import ConversationEvent
 from shopkeep.errors import NotFoundError
@@ -95,6 +94,7 @@ class ConversationService:
         *,
         variant_of: Callable[[str], str | None] | None = None,
         vault: CardVault | None = None,
+        locks: ConversationLocks | None = None,
         policy: str | Callable[[], str] = "",
         output_rails: tuple[OutputRail, ...] = OUTPUT_RAILS,
     ) -> None:
@@ -105,7 +105,7 @@ class ConversationService:
         """What streamed sentences are checked with (the graph's output guard runs the same rails)."""
         self._vault = vault
         self._variant_of = variant_of
-        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks = locks or ProcessLocks()
         self._listeners: list[TurnListener] = []
 
     def add_listener(self, listener: TurnListener) -> None:
@@ -118,7 +118,7 @@ class ConversationService:
         update: dict[str, Any] = {"mode": mode}
         if handback is not None:
             update["handback"] = handback
-        with self._locks[conversation_id]:
+        with self._locks.hold(conversation_id):
             self._graph.update_state({"configurable": {"thread_id": conversation_id}}, update)
 
     @property
@@ -156,7 +156,7 @@ class ConversationService:
             raise NotFoundError("Conversation", conversation_id)
         with observe_turn(conversation_id) as observation:
             text, notice = self._protect(text)
-            with self._locks[conversation_id]:
+            with self._locks.hold(conversation_id):
                 result = self._turn(conversation_id, text, confirm, observation, on_message)
         if notice is None:
             return result

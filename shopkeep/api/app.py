@@ -28,7 +28,7 @@ from shopkeep.inbox.accounts import AgentAccounts
 from shopkeep.inbox.events import EventBus, event_bus
 from shopkeep.inbox.service import InboxService
 from shopkeep.inbox.webhooks import WebhookNotifier
-from shopkeep.settings import Settings
+from shopkeep.settings import Settings, get_settings
 from shopkeep.shop.profile import ShopProfiles
 from shopkeep.store import CommerceStore
 from shopkeep.tracing import configure_tracing
@@ -60,6 +60,15 @@ TAGS = [
 
 IDEMPOTENCY_WAIT_S = 10.0
 """How long a request waits for a running request with its Idempotency-Key before a retryable 409."""
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one worker of ``shopkeep serve --workers N`` (uvicorn's factory): its own store connections, from
+    settings; the parent process migrated, seeded and indexed the store before it started the workers."""
+    from shopkeep.store import open_store
+
+    settings = get_settings()
+    return create_app(settings, open_store(settings.resolved_store_url(), upgrade=False))
 
 
 def create_app(
