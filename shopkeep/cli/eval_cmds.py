@@ -19,6 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, console, fail
+from shopkeep.evals.compare import Rate, SuiteComparison
+from shopkeep.evals.results import EvalRun
 from shopkeep.settings import get_settings
 
 if TYPE_CHECKING:
@@ -82,6 +84,92 @@ def run_command(
         figures = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in suite.summary.items())
         screen.print(f"[bold]{name}[/bold] ({suite.seconds:.1f} s): {figures}")
     console.print(f"wrote {target / 'results.json'} and {target / 'report.html'}")
+
+
+@eval_app.command("compare")
+def compare_command(
+    run_a: Annotated[Path, typer.Argument(help="The baseline run (its folder or results.json).", show_default=False)],
+    run_b: Annotated[Path, typer.Argument(help="The run to judge against it.", show_default=False)],
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option("--fail-on-regression", help="Exit with 1 when a suite regressed significantly (for CI gates)."),
+    ] = False,
+    alpha: Annotated[
+        float, typer.Option("--alpha", min=0.0, max=1.0, help="Significance level of the paired test.")
+    ] = 0.05,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+    show: Annotated[int, typer.Option("--show", min=0, help="How many changed item ids to list per suite.")] = 20,
+) -> None:
+    """What got better and worse from RUN_A to RUN_B, item by item: pass rates with 95% Wilson intervals, and
+    McNemar's exact test on the items both runs hold. A significant regression: more items got worse than better,
+    with p < alpha."""
+    from shopkeep.evals.compare import compare_runs
+
+    try:
+        a, b = EvalRun.read(run_a), EvalRun.read(run_b)
+    except ValueError as exc:
+        fail(str(exc))
+    comparisons = compare_runs(a, b, alpha)
+    if not comparisons:
+        fail("the two runs share no suite")
+    regressions = [c.suite for c in comparisons if c.significant_regression]
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "a": {"run_id": a.meta.run_id, "git_commit": a.meta.git_commit},
+                    "b": {"run_id": b.meta.run_id, "git_commit": b.meta.git_commit},
+                    "suites": [c.as_record() for c in comparisons],
+                    "significant_regressions": regressions,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        _print_comparison(a, b, comparisons, show)
+    if fail_on_regression and regressions:
+        console.print(f"[red]significant regression[/red] in {', '.join(regressions)}")
+        raise typer.Exit(1)
+
+
+def _print_comparison(a: EvalRun, b: EvalRun, comparisons: list[SuiteComparison], show: int) -> None:
+    out = Console(width=max(Console().width, 120))
+    for label, run in (("A", a), ("B", b)):
+        out.print(f"{label} = {run.meta.run_id} (commit {(run.meta.git_commit or '?')[:10]}, brain {run.meta.brain})")
+    table = Table(
+        "suite", "A pass rate [95% CI]", "B pass rate [95% CI]", "paired", "better", "worse", "McNemar p", "verdict"
+    )
+    for c in comparisons:
+
+        def rate(r: Rate) -> str:
+            low, high = r.interval
+            return f"{r.value:.3f} [{low:.3f}, {high:.3f}] ({r.passed}/{r.total})" if r.total else "-"
+
+        verdict = "[red]regressed[/red]" if c.significant_regression else ""
+        if not verdict and len(c.improved) > len(c.regressed) and c.p_value < 0.05:
+            verdict = "[green]improved[/green]"
+        table.add_row(
+            c.suite,
+            rate(c.rate_a),
+            rate(c.rate_b),
+            str(c.paired),
+            str(len(c.improved)),
+            str(len(c.regressed)),
+            f"{c.p_value:.4f}" if c.paired else "-",
+            verdict,
+        )
+    out.print(table)
+    for c in comparisons:
+        for label, ids in (("better", c.improved), ("worse", c.regressed)):
+            if ids and show:
+                more = f" (+{len(ids) - show} more)" if len(ids) > show else ""
+                out.print(f"{c.suite} {label}: " + ", ".join(ids[:show]) + more)
+        if c.mean_score:
+            out.print(
+                f"{c.suite} mean score over {int(c.mean_score['paired'])} paired items: "
+                f"{c.mean_score['a']:.3f} -> {c.mean_score['b']:.3f}"
+            )
 
 
 @eval_app.command("tau2")

@@ -206,17 +206,18 @@ def histogram_svg(name: str, buckets: Sequence[int], counts: Sequence[int]) -> s
 
 def _nlu(suite: SuiteResult) -> str:
     matrix = suite.tables.get("confusion_matrix", {"labels": [], "matrix": []})
-    worst = sorted(suite.tables.get("per_intent", []), key=lambda s: (s["f1"], s["intent"]))[:10]
+    scored = [(name, s) for name, scores in suite.tables.get("per_intent", {}).items() for s in scores]
+    worst = sorted(scored, key=lambda pair: (pair[1]["f1"], pair[1]["intent"]))[:10]
     rows = "".join(
-        f"<tr><td>{escape(s['intent'])}</td><td>{s['support']}</td><td>{s['precision']:.3f}</td>"
-        f"<td>{s['recall']:.3f}</td><td>{s['f1']:.3f}</td></tr>"
-        for s in worst
+        f"<tr><td>{escape(name)}</td><td>{escape(s['intent'])}</td><td>{s['support']}</td>"
+        f"<td>{s['precision']:.3f}</td><td>{s['recall']:.3f}</td><td>{s['f1']:.3f}</td></tr>"
+        for name, s in worst
     )
     return (
         "<h3>Intent confusion matrix</h3>"
         + confusion_svg(matrix["labels"], matrix["matrix"])
-        + "<h3>Weakest intents</h3><table><tr><th>intent</th><th>support</th><th>precision</th><th>recall</th>"
-        + f"<th>F1</th></tr>{rows}</table>"
+        + "<h3>Weakest intents</h3><table><tr><th>set</th><th>intent</th><th>support</th><th>precision</th>"
+        + f"<th>recall</th><th>F1</th></tr>{rows}</table>"
     )
 
 

@@ -139,50 +139,56 @@ def by_group(items: Sequence[ItemResult]) -> dict[str, dict[str, float]]:
 
 
 def run_nlu(ctx: EvalContext) -> SuiteResult:
-    """The local brain's intent classifier on ``evals/nlu/test.jsonl`` (figures from ``shopkeep.evals.nlu``)."""
-    from shopkeep.evals.nlu import TEST_SET, load_cases, score
+    """The local brain's intent classifier on the labelled sets of ``evals/nlu/`` (the team's ``test.jsonl`` and the
+    ``independent.jsonl`` written from the intents' meanings), figures from ``shopkeep.evals.nlu``, per set."""
+    from shopkeep.evals.nlu import INDEPENDENT_SET, TEST_SET, load_cases, run_nlu_eval
 
-    cases = ctx.take_per_group(load_cases(TEST_SET), lambda c: c.intent)
-    predictions = ctx.nlu.analyze_many([case.text for case in cases])
-    report = score(cases, predictions, training=ctx.nlu.classifier.training_stats)
-    seen: Counter[str] = Counter()
-    items = []
-    for case, prediction in zip(cases, predictions, strict=True):
-        seen[case.text] += 1
-        items.append(
-            ItemResult(
-                id=case.text if seen[case.text] == 1 else f"{case.text} #{seen[case.text]}",
-                group=case.intent,
-                passed=prediction.intent == case.intent,
-                score=prediction.top[0][1] if prediction.top else None,
-                expected=case.intent,
-                actual=prediction.intent,
-                details={"reason": prediction.reason, "clarify": prediction.clarify},
+    sets = {"team": TEST_SET, "independent": INDEPENDENT_SET}
+    items: list[ItemResult] = []
+    summary: dict[str, float] = {}
+    per_intent: dict[str, Any] = {}
+    for set_name, path in sets.items():
+        if not path.is_file():
+            continue
+        cases = ctx.take_per_group(load_cases(path), lambda c: c.intent)
+        run = run_nlu_eval(ctx.nlu, cases)
+        seen: Counter[str] = Counter()
+        for result in run.items:
+            seen[result.text] += 1
+            suffix = "" if seen[result.text] == 1 else f" #{seen[result.text]}"
+            items.append(
+                ItemResult(
+                    id=f"{set_name}:{result.text}{suffix}",
+                    group=result.expected,
+                    passed=result.correct,
+                    score=result.confidence,
+                    expected=result.expected,
+                    actual=result.predicted,
+                    details={"set": set_name, "raw": result.raw, "reason": result.reason, "clarify": result.clarify},
+                )
             )
+        report = run.report
+        summary.update(
+            {
+                f"{set_name}.items": float(report.cases),
+                f"{set_name}.accuracy": report.accuracy,
+                f"{set_name}.macro_f1": report.macro_f1,
+                f"{set_name}.false_out_of_scope": report.out_of_scope.wrongly_rejected,
+                f"{set_name}.out_of_scope_recall": report.out_of_scope.flagged,
+                f"{set_name}.ece": report.calibration.ece,
+            }
         )
-    labels = sorted({case.intent for case in cases} | {str(item.actual) for item in items})
+        per_intent[set_name] = [s.model_dump() for s in report.per_intent]
+    labels = sorted({str(item.expected) for item in items} | {str(item.actual) for item in items})
     index = {label: n for n, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for item in items:
         matrix[index[str(item.expected)]][index[str(item.actual)]] += 1
-    oos = report.out_of_scope
     return SuiteResult(
         name="nlu",
-        summary={
-            "accuracy": report.accuracy,
-            "macro_f1": report.macro_f1,
-            "raw_accuracy": report.raw_accuracy,
-            "out_of_scope_flagged": oos.flagged,
-            "in_scope_wrongly_rejected": oos.wrongly_rejected,
-            "ece": report.calibration.ece,
-            "items": len(items),
-        },
-        tables={
-            "confusion_matrix": {"labels": labels, "matrix": matrix},
-            "per_intent": [s.model_dump() for s in report.per_intent],
-            "confusions": [c.model_dump() for c in report.confusions],
-        },
-        notes=[f"{len(items)} labelled utterances from {TEST_SET.name}; rows = label, columns = prediction"],
+        summary=summary,
+        tables={"confusion_matrix": {"labels": labels, "matrix": matrix}, "per_intent": per_intent},
+        notes=["confusion matrix over every set: rows = label, columns = final prediction (after the gate)"],
         items=items,
     )
 
