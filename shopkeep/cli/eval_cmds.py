@@ -180,7 +180,12 @@ def tau2_command(
         typer.Option("--tasks", help="A τ² task file (default: data/tau2_retail/tasks_train.json)."),
     ] = None,
     user: Annotated[
-        str, typer.Option("--user", help="The simulated customer: oracle, or llm (the configured model).")
+        str,
+        typer.Option(
+            "--user",
+            help="The simulated customer: oracle (answers from the expected actions: an answer key), instructions "
+            "(says only what the task's instructions say, else \"I don't know\"), or llm (the configured model).",
+        ),
     ] = "oracle",
     trials: Annotated[
         int, typer.Option("--trials", min=1, help="Run every task N times and report pass^k for k = 1..N.")
@@ -191,18 +196,23 @@ def tau2_command(
 ) -> None:
     """Run τ² tasks against the assistant with a simulated customer; report pass^1 overall and per write tool.
 
+    The oracle user answers from the task's expected actions (ids, variants, payment methods and addresses the
+    task's customer never gives; yes only to the exact expected write): its pass^1 measures whether the brain can
+    follow a customer who already knows the answer and is not comparable with τ² results of a simulated customer.
+    --user instructions gives only what the instructions say; compare the two to see what the answer key is worth.
+
     Each task starts from a fresh copy of the demo store (or of the SQLite store --store names; a server store is
     reset and re-seeded per task). Reward 1 when the final store equals the replay of the task's expected actions.
     """
     from shopkeep.evals.tau2 import StoreTemplate, load_tasks, run_task, summarize
     from shopkeep.evals.tau2.passk import pass_hat_ks
-    from shopkeep.evals.tau2.runner import UserFactory, local_service_factory, oracle_user
+    from shopkeep.evals.tau2.runner import UserFactory, instructions_user, local_service_factory, oracle_user
     from shopkeep.store.seed import demo_db_path
 
-    if user not in ("oracle", "llm"):
-        fail(f"unknown user {user!r}: use oracle or llm")
+    if user not in ("oracle", "instructions", "llm"):
+        fail(f"unknown user {user!r}: use oracle, instructions or llm")
     settings = get_settings()
-    user_factory: UserFactory = oracle_user
+    user_factory: UserFactory = oracle_user if user == "oracle" else instructions_user
     if user == "llm":
         from shopkeep.evals.tau2.llm_user import llm_user_factory
 
@@ -259,11 +269,14 @@ def tau2_command(
     report = {"summary": summary, "tasks": [r.as_record() for r in results]}
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     _print_summary(summary)
+    if user == "oracle":
+        console.print(f"[yellow]note:[/yellow] {TAU2_ORACLE_NOTE}")
     console.print(f"wrote {out}")
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    table = Table("write tool", "tasks", "passed", "pass^1", title="τ² oracle-user eval", title_justify="left")
+    title = f"τ² eval, {summary['user']} user"
+    table = Table("write tool", "tasks", "passed", "pass^1", title=title, title_justify="left")
     for tool, score in summary["per_tool"].items():
         table.add_row(tool, str(score["tasks"]), str(score["passed"]), f"{score['pass^1']:.3f}")
     table.add_section()

@@ -217,6 +217,8 @@ def _print_eval(report: dict[str, Any]) -> None:
         table.add_column(name, justify="left" if name in ("backend", "set", "kind") else "right", no_wrap=True)
     for backend, sets in report["backends"].items():
         for set_name, summary in sets.items():
+            if set_name == "knowledge_without_overlap":
+                continue  # printed below the table, with what it leaves out
             rows = [("all", summary["overall"]), *sorted(summary["by_kind"].items())]
             for kind, m in rows:
                 table.add_row(
@@ -231,5 +233,13 @@ def _print_eval(report: dict[str, Any]) -> None:
                 )
             table.add_section()
     out.print(table)
+    for backend, sets in report["backends"].items():
+        clean = sets.get("knowledge_without_overlap", {}).get("overall")
+        if clean:
+            out.print(
+                f"{backend} knowledge without questions that near-copy an asked: line ({clean['queries']}): "
+                f"R@5 {clean['recall@5']:.3f}, R@10 {clean['recall@10']:.3f}, nDCG@10 {clean['ndcg@10']:.3f}, "
+                f"MRR {clean['mrr']:.3f}"
+            )
     for line in report.get("notes", []):
         out.print(f"[dim]{line}[/dim]")

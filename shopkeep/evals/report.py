@@ -280,17 +280,22 @@ def _knowledge(suite: SuiteResult) -> str:
 
 
 def _tau2(suite: SuiteResult) -> str:
-    per_tool = suite.tables.get("per_tool", {})
-    rows = "".join(
-        f"<tr><td>{escape(tool)}</td><td>{v['tasks']}</td><td>{v['passed']}</td><td>{v['pass^1']:.3f}</td></tr>"
-        for tool, v in per_tool.items()
-    )
-    return (
-        "<p class='warn'>The oracle user answers from the task's expected actions: see the note above before "
-        "comparing this pass^1 with anything.</p>"
-        f"<table><tr><th>write tool</th><th>tasks</th><th>passed</th><th>pass^1</th></tr>{rows}</table>"
-        + _items_table(suite, ("ended", "turns"))
-    )
+    parts = [
+        "<p class='warn'>The oracle user answers from the task's expected actions: its pass^1 is not comparable "
+        "with τ² results from a simulated customer. The instructions user says only what the task says.</p>"
+    ]
+    for title, per_tool in suite.tables.items():
+        if not title.startswith("per_tool."):
+            continue
+        rows = "".join(
+            f"<tr><td>{escape(tool)}</td><td>{v['tasks']}</td><td>{v['passed']}</td><td>{v['pass^1']:.3f}</td></tr>"
+            for tool, v in per_tool.items()
+        )
+        parts.append(
+            f"<h3>{escape(title.removeprefix('per_tool.'))} user</h3><table><tr><th>write tool</th><th>tasks</th>"
+            f"<th>passed</th><th>pass^1</th></tr>{rows}</table>"
+        )
+    return "".join(parts) + _items_table(suite, ("user", "ended", "turns"))
 
 
 def _redteam(suite: SuiteResult) -> str:

@@ -199,6 +199,7 @@ def run_nlu(ctx: EvalContext) -> SuiteResult:
 def run_retrieval(ctx: EvalContext) -> SuiteResult:
     """Catalog and knowledge search on the labelled sets of ``evals/retrieval/`` (SQLite backend): recall@5,
     recall@10, nDCG@10 and MRR per query, summarized per query kind (see ``shopkeep.evals.retrieval``)."""
+    from shopkeep.evals.contamination import THRESHOLD, overlapping
     from shopkeep.evals.retrieval import evaluate_search, load_knowledge_cases, load_product_cases
     from shopkeep.retrieval.search import CatalogSearch
 
@@ -206,7 +207,9 @@ def run_retrieval(ctx: EvalContext) -> SuiteResult:
     knowledge = ctx.take(load_knowledge_cases())
     with ctx.template.fresh(ctx.workdir) as store:
         search = CatalogSearch.from_settings(store, ctx.settings)
-        report = evaluate_search(search, products, knowledge)
+        overlaps = overlapping([(k.id, k.question) for k in knowledge], ctx.settings.data_dir / "kb", search.embedder)
+        overlap = frozenset(o.question_id for o in overlaps)
+        report = evaluate_search(search, products, knowledge, overlap)
     items = [
         ItemResult(
             id=str(q["id"]),
@@ -214,22 +217,28 @@ def run_retrieval(ctx: EvalContext) -> SuiteResult:
             score=float(q["ndcg@10"]),
             passed=float(q["recall@10"]) > 0,
             metrics={k: float(q[k]) for k in ("recall@5", "recall@10", "ndcg@10", "mrr")},
-            details={"query": q["query"], "set": q["set"]},
+            details={"query": q["query"], "set": q["set"], "overlap": bool(q.get("overlap", False))},
         )
         for q in report["queries"]
     ]
     summary: dict[str, float] = {}
-    for name in ("products", "knowledge"):
+    for name in ("products", "knowledge", "knowledge_without_overlap"):
         for metric, value in report[name]["overall"].items():
             summary[f"{name}.{metric}"] = float(value)
     by_kind = {**report["products"]["by_kind"], "knowledge": report["knowledge"]["overall"]}
     return SuiteResult(
         name="retrieval",
         summary=summary,
-        tables={"by_kind": by_kind},
+        tables={
+            "by_kind": by_kind,
+            "without_overlap": report["knowledge_without_overlap"]["overall"],
+            "overlap": [{"id": o.question_id, "asked": o.asked, "similarity": o.similarity} for o in overlaps],
+        },
         notes=[
             f"{len(products)} catalog queries, {len(knowledge)} knowledge questions; an item passes when "
-            "something relevant is in its top 10"
+            "something relevant is in its top 10",
+            f"knowledge_without_overlap leaves out {len(overlap)} questions within cosine {THRESHOLD} of an indexed "
+            "`asked:` line (near copies measure recall of a string the index holds)",
         ],
         items=items,
     )
@@ -413,7 +422,9 @@ def histogram(values: Sequence[float]) -> list[int]:
 
 
 def run_tau2(ctx: EvalContext) -> SuiteResult:
-    """τ²-format retail tasks (``data/tau2_retail/tasks_train.json``) with the oracle user, scored by the end state.
+    """τ²-format retail tasks (``data/tau2_retail/tasks_train.json``) scored by the end state, each played twice:
+    by the oracle user (``oracle:`` items) and by the same oracle without its spoken answer key (``instructions:``
+    items: only what the task's instructions say, "I don't know" otherwise).
 
     The oracle answers from the task's expected actions (order ids, variants, payment methods, addresses the
     customer never gives; a yes only to the exact expected write): its pass^1 measures whether the brain can follow
@@ -421,6 +432,7 @@ def run_tau2(ctx: EvalContext) -> SuiteResult:
     """
     from shopkeep.agents.factory import build_service
     from shopkeep.evals.tau2 import load_tasks, run_task, summarize
+    from shopkeep.evals.tau2.runner import UserFactory, instructions_user, oracle_user
     from shopkeep.store.seed import demo_db_path
 
     tasks = ctx.take(load_tasks(ctx.settings.data_dir / "tau2_retail" / "tasks_train.json"))
@@ -430,41 +442,48 @@ def run_tau2(ctx: EvalContext) -> SuiteResult:
     def factory(store: SqlCommerceStore, checkpointer: Any) -> ConversationService:
         return build_service(ctx.settings, store, checkpointer, nlu=ctx.nlu)
 
-    results = [run_task(task, template=template, workdir=ctx.workdir, service_factory=factory, db=db) for task in tasks]
-    items = [
-        ItemResult(
-            id=r.task_id,
-            group=r.write_tools[0] if r.write_tools else "(no write)",
-            passed=bool(r.reward),
-            score=float(r.reward),
-            expected=r.expected_writes,
-            actual=r.agent_writes,
-            transcript=[
-                Turn(
-                    user=t["user"],
-                    reply=t["reply"],
-                    tools=[c["name"] + ("" if c["ok"] else "!") for c in t["tool_calls"]],
-                )
-                for t in r.transcript
-            ],
-            details={"ended": r.ended, "turns": r.turns, "diff": r.diff, "error": r.error},
+    users: dict[str, UserFactory] = {"oracle": oracle_user, "instructions": instructions_user}
+    items: list[ItemResult] = []
+    summary: dict[str, float] = {}
+    tables: dict[str, Any] = {}
+    for mode, user in users.items():
+        results = [
+            run_task(task, template=template, workdir=ctx.workdir, service_factory=factory, db=db, user_factory=user)
+            for task in tasks
+        ]
+        items.extend(
+            ItemResult(
+                id=f"{mode}:{r.task_id}",
+                group=r.write_tools[0] if r.write_tools else "(no write)",
+                passed=bool(r.reward),
+                score=float(r.reward),
+                expected=r.expected_writes,
+                actual=r.agent_writes,
+                transcript=[
+                    Turn(
+                        user=t["user"],
+                        reply=t["reply"],
+                        tools=[c["name"] + ("" if c["ok"] else "!") for c in t["tool_calls"]],
+                    )
+                    for t in r.transcript
+                ],
+                details={"user": mode, "ended": r.ended, "turns": r.turns, "diff": r.diff, "error": r.error},
+            )
+            for r in results
         )
-        for r in results
-    ]
-    summary = summarize(results)
-    return SuiteResult(
-        name="tau2",
-        summary={
-            "pass^1": float(summary["pass^1"]),
-            "tasks": float(summary["tasks"]),
-            "passed": float(summary["passed"]),
-            "avg_turns": float(summary["avg_turns"]),
-            "errors": float(summary["errors"]),
-        },
-        tables={"per_tool": summary["per_tool"], "ended": summary["ended"]},
-        notes=[ORACLE_NOTE],
-        items=items,
-    )
+        figures = summarize(results)
+        summary.update(
+            {
+                f"{mode}.pass^1": float(figures["pass^1"]),
+                f"{mode}.passed": float(figures["passed"]),
+                f"{mode}.avg_turns": float(figures["avg_turns"]),
+                f"{mode}.errors": float(figures["errors"]),
+            }
+        )
+        tables[f"per_tool.{mode}"] = figures["per_tool"]
+        tables[f"ended.{mode}"] = figures["ended"]
+    summary["tasks"] = float(len(tasks))
+    return SuiteResult(name="tau2", summary=summary, tables=tables, notes=[ORACLE_NOTE, INSTRUCTIONS_NOTE], items=items)
 
 
 ORACLE_NOTE = (
@@ -472,6 +491,11 @@ ORACLE_NOTE = (
     "the task's customer never gives) and says yes only to the exact expected write, so pass^1 measures whether "
     "the brain can follow a customer who already knows the answer; it is not comparable with τ² results that use "
     "a simulated customer"
+)
+INSTRUCTIONS_NOTE = (
+    "instructions user: the same oracle saying only what the task's instructions say (\"I don't know\" otherwise); "
+    "its yes to a proposal still comes from the expected write. The gap between the two pass^1 figures is what the "
+    "spoken answer key is worth"
 )
 
 

@@ -25,6 +25,7 @@ from tests.api.test_web_chat import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.conftest import service_missing
 
 LIMIT = 2
+pytestmark = pytest.mark.timeout(1500)  # the module's run plays every suite once; slow on a loaded machine
 
 
 @pytest.fixture(scope="module")

@@ -450,3 +450,34 @@ def test_a_conversation_going_round_in_circles_is_stopped(
     model.assert_done()
     assert [t["user"] for t in result.transcript][1:] == [DONT_KNOW] * 3
     assert (result.ended, result.turns, result.reward) == ("stuck", 4, 0)
+
+
+# Without the answer key ------------------------------------------------------------------------------------------
+
+
+def test_without_the_answer_key_the_customer_says_only_what_the_instructions_say(db: dict[str, Any]) -> None:
+    task = TASKS["1"]  # exchange in #W2378156 (named in the instructions), paid by a card they never mention
+    assert "credit card" not in " ".join(vars(task.instructions).values()).lower()
+    keyed, told = OracleUser(task, db), OracleUser(task, db, answer_key=False)
+    payment = "Which payment method should I use for the price difference?"
+    assert keyed.respond(turn(payment)).startswith("Please use the")  # type: ignore[union-attr]
+    assert told.respond(turn(payment)) == DONT_KNOW
+    assert told.respond(turn("What is the order number?")) == "It's order #W2378156."
+    # the expected thermostat is "Google Assistant, black": the instructions say "Google Home" and no colour
+    options = "Which options would you like instead?"
+    assert "google assistant" in str(OracleUser(task, db).respond(turn(options))).lower()
+    assert told.respond(turn(options)) == DONT_KNOW
+
+
+def test_without_the_answer_key_a_request_names_no_hidden_detail(db: dict[str, Any]) -> None:
+    hidden = [t for t in TASKS.values() if t.expected_writes and "#w" not in t.instructions.reason_for_call.lower()]
+    assert hidden, "some tasks never name their order"
+    for task in hidden[:10]:
+        told = OracleUser(task, db, answer_key=False)
+        request = told.respond(turn("Is there anything else I can help you with?"))
+        assert request is not None
+        order_ids = {str(a.arguments.get("order_id")) for a in task.expected_writes if a.arguments.get("order_id")}
+        said_ids = [i for i in order_ids if i in request and i.lower() not in vars(task.instructions)["known_info"]]
+        assert not said_ids, (task.task_id, request)
+        keyed = OracleUser(task, db).respond(turn("Is there anything else I can help you with?"))
+        assert keyed != request, task.task_id

@@ -6,6 +6,16 @@ the task's ``known_info`` (name, zip code, emails, user id) and the arguments of
 addresses). It never says an item id or a payment method id. A proposal is confirmed with "yes" exactly when its
 tool and arguments match an expected write not done yet; anything else gets "no".
 
+That second source is an answer key: the customer of a τ² task often does not know the order id, the variant or
+the payment method the expected actions use, and this oracle says them anyway. Its pass^1 measures whether a brain
+can follow a customer who already knows the answer; it is not comparable with τ² results from a simulated
+customer. ``answer_key=False`` (``--user instructions``) keeps the answer key out of what the customer *says*: a
+detail is given only when the task's instructions contain it (the order id, the product names, the options' values,
+the payment method's kind, the cancel reason, the street and zip), anything else gets "I don't know", and requests
+name only what the instructions name. The yes to a proposal still comes from the expected write in both modes
+(judging a proposal from the instructions alone would take a model), so the gap between the two modes measures
+what the spoken answer key is worth, not all of it.
+
 The agent's message is classified by keywords (what it asks for), never by a brain's exact phrasing, so the same
 oracle serves the local brain and any LLM.
 """
@@ -228,6 +238,23 @@ class World:
         ids = [*action.arguments.get("item_ids", []), *action.arguments.get("new_item_ids", [])]
         return [self._variants[i][0] for i in ids if i in self._variants]
 
+    def option_values(self, action: Action) -> list[str]:
+        """The option values ("clicky", "Google Home") of the new items an action asks for."""
+        return [
+            str(value)
+            for i in action.arguments.get("new_item_ids", [])
+            for value in self._variants.get(i, ("", {}))[1].values()
+        ]
+
+    def payment_source(self, action: Action) -> str | None:
+        """The kind of the action's payment method (credit_card, gift_card, paypal), None without one."""
+        method_id = action.arguments.get("payment_method_id")
+        if method_id is None:
+            return None
+        owner = self._orders.get(action.arguments.get("order_id", ""), {}).get("user_id", "")
+        method = self._users.get(owner, {}).get("payment_methods", {}).get(method_id) or {}
+        return str(method.get("source", "")) or None
+
     def payment_method(self, action: Action) -> str | None:
         method_id = action.arguments.get("payment_method_id")
         if method_id is None:
@@ -247,11 +274,19 @@ class _Write:
 class OracleUser:
     """One simulated customer for one task; ``respond`` returns the next message, or None once it has hung up."""
 
-    def __init__(self, task: Tau2Task, db: Mapping[str, Any], *, writes: list[Action] | None = None) -> None:
-        """``writes``: the expected writes that take effect (default: all of them); failing ones are left out."""
+    def __init__(
+        self, task: Tau2Task, db: Mapping[str, Any], *, writes: list[Action] | None = None, answer_key: bool = True
+    ) -> None:
+        """``writes``: the expected writes that take effect (default: all of them); failing ones are left out.
+        ``answer_key``: False says only what the task's instructions say (see the module docstring)."""
         self.task = task
         self.world = World(db)
-        self.identity = Identity.parse(task.instructions.known_info, task.actions)
+        self.answer_key = answer_key
+        told = task.instructions
+        self._instructions = " ".join(
+            (told.reason_for_call, told.known_info, told.unknown_info, told.task_instructions)
+        ).casefold()
+        self.identity = Identity.parse(task.instructions.known_info, task.actions if answer_key else ())
         self.writes = [_Write(a) for a in (task.expected_writes if writes is None else writes)]
         self.finished = False
         self.handed_off = False
@@ -370,7 +405,37 @@ class OracleUser:
                 return answer, write.action.arguments.get("order_id")
         return None
 
+    def _told(self, *values: Any) -> bool:
+        """Whether the customer may say these: always with the answer key, else when the instructions say each."""
+        if self.answer_key:
+            return True
+        return all(str(v).casefold().lstrip("#") in self._instructions for v in values if v)
+
     def _field(self, kind: str, action: Action) -> str | None:
+        answer = self._answer_key_field(kind, action)
+        if answer is None or self.answer_key:
+            return answer
+        args = action.arguments
+        if kind == "order":
+            allowed = self._told(args.get("order_id"))
+        elif kind == "items":
+            allowed = action.name == "cancel_pending_order" or self._told(
+                *(self.world.product_name(i) for i in args.get("item_ids", []))
+            )
+            if action.name == "cancel_pending_order" and not self._told(args.get("order_id")):
+                return "The whole order."
+        elif kind == "options":
+            allowed = self._told(*self.world.option_values(action))
+        elif kind == "payment":
+            source = self.world.payment_source(action)
+            allowed = action.name == "cancel_pending_order" or self._told(source.replace("_", " ") if source else "?")
+        elif kind == "reason":
+            allowed = self._told(args.get("reason"))
+        else:
+            allowed = self._told(args.get("address1"), args.get("zip"))
+        return answer if allowed else None
+
+    def _answer_key_field(self, kind: str, action: Action) -> str | None:
         args = action.arguments
         order_id = args.get("order_id")
         if kind == "order":
@@ -431,7 +496,14 @@ class OracleUser:
         also = any(w.done or w.stated for w in self.writes)
         write.stated += 1
         self._focus = write
-        return f"I'd {'also ' if also else ''}like to {self._statement(write.action)}."
+        statement = self._statement(write.action) if self.answer_key else self._told_statement(write.action)
+        return f"I'd {'also ' if also else ''}like to {statement}."
+
+    def _told_statement(self, action: Action) -> str:
+        """The request without the answer key: what is to be done, and the order only when the task names it."""
+        order_id = action.arguments.get("order_id")
+        what = _REQUESTS.get(action.name, "get some help with my orders")
+        return f"{what} ({order_id})" if order_id and self._told(order_id) else what
 
     def _statement(self, action: Action) -> str:
         args = action.arguments
@@ -484,6 +556,18 @@ class OracleUser:
         best = max(open_writes, key=score)  # max keeps the first of equal scores: the expected order
         self._focus = best
         return best
+
+
+_REQUESTS = {
+    "cancel_pending_order": "cancel an order",
+    "modify_pending_order_address": "change the shipping address of an order",
+    "modify_user_address": "change my default address",
+    "modify_pending_order_payment": "change how I pay for an order",
+    "return_delivered_order_items": "return some items",
+    "exchange_delivered_order_items": "exchange some items",
+    "modify_pending_order_items": "change the items of a pending order",
+}
+"""What the customer asks for without the answer key: the kind of change, none of its details."""
 
 
 def _full_order_id(text: str) -> str:

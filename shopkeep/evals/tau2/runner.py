@@ -49,7 +49,13 @@ writes that take effect."""
 
 
 def oracle_user(task: Tau2Task, db: Mapping[str, Any], writes: list[Action]) -> SimulatedUser:
+    """The oracle with the answer key: it says the expected actions' details (see ``oracle``)."""
     return OracleUser(task, db, writes=writes)
+
+
+def instructions_user(task: Tau2Task, db: Mapping[str, Any], writes: list[Action]) -> SimulatedUser:
+    """The oracle without the spoken answer key: only what the task's instructions say, else "I don't know"."""
+    return OracleUser(task, db, writes=writes, answer_key=False)
 
 
 @dataclass
