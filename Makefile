@@ -18,7 +18,7 @@ TEST_WORKERS ?= auto
 TEST_MAX_WORKERS ?= 4
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) --dist worksteal
 
-.PHONY: venv run test test-slow test-all lint format bench clean
+.PHONY: venv run test test-slow test-all lint format bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ format: venv
 
 bench: venv
 	$(PY) -m bench
+
+# Nightly-style: every eval suite on its whole set (all 210 red-team cases on the configured brain), then the
+# red-team cases on the compromised brain, then, with EVAL_BASELINE=DIR, the regression gate against that run.
+EVAL_OUT ?= var/evals/latest
+eval: venv
+	$(VENV)/bin/shopkeep eval run all --out $(EVAL_OUT)
+	$(VENV)/bin/shopkeep eval redteam --brain compromised --out $(EVAL_OUT)/redteam-compromised.json
+	$(if $(EVAL_BASELINE),$(VENV)/bin/shopkeep eval compare $(EVAL_BASELINE) $(EVAL_OUT) --fail-on-regression)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

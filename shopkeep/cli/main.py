@@ -12,6 +12,7 @@ from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
 from shopkeep.cli.retention_cmds import forget_command, retention_command
 from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
+from shopkeep.cli.scenario_cmds import scenarios_app
 from shopkeep.cli.serve import serve_command
 from shopkeep.cli.shop_cmds import customers_app, init_command, kb_app
 from shopkeep.cli.store_cmds import migrate_command, seed_command, store_app
@@ -52,6 +53,7 @@ app.add_typer(eval_app, name="eval")
 eval_app.command("retrieval")(eval_retrieval_command)
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(scenarios_app, name="scenarios")
 
 if __name__ == "__main__":
     app()
