@@ -5,7 +5,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev,postgres,redis,oracle,openai,oci,otel
+EXTRAS ?= dev,postgres,redis,oracle,openai,oci,otel,ragas
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
