@@ -25,7 +25,7 @@ from tests.api.test_web_chat import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.conftest import service_missing
 
 LIMIT = 2
-pytestmark = pytest.mark.timeout(1500)  # the module's run plays every suite once; slow on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # the run plays every suite once: minutes
 
 
 @pytest.fixture(scope="module")
