@@ -255,9 +255,13 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
     for answer-level metrics. This measures whether the answer was grounded in the right page, not whether the
     reply's wording is right.
     """
+    from shopkeep.evals import ragas_metrics
     from shopkeep.evals.retrieval import load_knowledge_cases
+    from shopkeep.retrieval.knowledge import load_knowledge_base
 
     cases = ctx.take(load_knowledge_cases())
+    sections = {(c.source, c.section): c.text for c in load_knowledge_base(ctx.settings.data_dir / "kb")}
+    with_ragas = ragas_metrics.available()
     items = []
     with ctx.service() as (service, _store):
         for case in cases:
@@ -273,6 +277,14 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
             ]
             found = [(p.get("source"), p.get("section")) for p in passages]
             expected = (case.source, case.section)
+            ragas: dict[str, float] = {}
+            if with_ragas:
+                scores = ragas_metrics.knowledge_metrics(
+                    retrieved=[(f"{p.get('source')}#{p.get('section')}", str(p.get("text", ""))) for p in passages],
+                    reference=[(f"{case.source}#{case.section}", sections.get(expected, ""))],
+                    response=result.reply,
+                )
+                ragas = {f"ragas.{name}": value for name, value in scores.items()}
             items.append(
                 ItemResult(
                     id=case.id,
@@ -281,6 +293,7 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
                     metrics={
                         "looked_up": float(any(c.name == "search_knowledge" for c in result.tool_calls)),
                         "hit@1": float(bool(found) and found[0] == expected),
+                        **ragas,
                     },
                     expected={"source": case.source, "section": case.section},
                     actual=[{"source": s, "section": sec} for s, sec in found],
@@ -299,11 +312,32 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
             **rate,
             "looked_up": _share(sum(int(i.metrics["looked_up"]) for i in items), len(items)),
             "hit@1": _share(sum(int(i.metrics["hit@1"]) for i in items), len(items)),
+            **_means(items, "ragas."),
         },
         tables={"by_page": by_group(items)},
-        notes=["pass: the answering section is among the passages the assistant retrieved for its reply"],
+        notes=[
+            "pass: the answering section is among the passages the assistant retrieved for its reply",
+            RAGAS_KNOWLEDGE_NOTE if with_ragas else RAGAS_MISSING,
+        ],
         items=items,
     )
+
+
+RAGAS_KNOWLEDGE_NOTE = (
+    "ragas (offline): context precision/recall with the answering section as reference, by string and by id "
+    "(source#section), and the reply's string similarity to that section; LLM-judged metrics need a model"
+)
+RAGAS_MISSING = "ragas metrics not computed: ragas is not installed (pip install 'shopkeep[ragas]')"
+
+
+def _means(items: Sequence[ItemResult], prefix: str) -> dict[str, float]:
+    """The mean of every metric named ``prefix...`` over the items that have it."""
+    names = sorted({name for item in items for name in item.metrics if name.startswith(prefix)})
+    means = {}
+    for name in names:
+        values = [item.metrics[name] for item in items if name in item.metrics]
+        means[name] = sum(values) / len(values)
+    return means
 
 
 # scenarios -----------------------------------------------------------------------------------------------------------
@@ -312,14 +346,30 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
 def run_scenarios(ctx: EvalContext) -> SuiteResult:
     """The conversation scenarios of ``tests/scenarios`` judged as the test suite judges them (every turn's checks
     and the final store). A scenario marked ``xfail`` is a known bug: it counts as failed and is flagged."""
+    from shopkeep.evals import ragas_metrics
     from shopkeep.evals.scenarios import load_scenario, run_scenario, scenario_files, scenario_id
 
     paths = ctx.take_per_group(scenario_files(), lambda p: p.parent.name)
+    with_ragas = ragas_metrics.available()
     items = []
     for path in paths:
         scenario = load_scenario(path)
         with ctx.service() as (service, store):
             run = run_scenario(scenario, service, store, ctx.demo_db)
+        metrics: dict[str, float] = {}
+        pinned = [n for n, turn in enumerate(scenario["turns"]) if "tools" in turn.get("expect", {})]
+        if with_ragas and pinned:
+            # scenario files name tools, not arguments: both sides are compared by name, on the turns that pin them
+            reference: list[tuple[str, dict[str, Any]]] = [
+                (t.rstrip("!"), {}) for n in pinned for t in scenario["turns"][n]["expect"]["tools"]
+            ]
+            played: list[tuple[str, str, list[tuple[str, dict[str, Any]]]]] = [
+                (user, result.reply, [(c.name, {}) for c in result.tool_calls])
+                for n, (user, result, _) in enumerate(run.turns)
+                if n in pinned
+            ]
+            scores = ragas_metrics.tool_call_metrics(played, reference)
+            metrics = {f"ragas.{name}": value for name, value in scores.items()}
         details: dict[str, Any] = {"name": scenario.get("name", ""), "failures": run.failures}
         if scenario.get("xfail"):
             details["known_bug"] = str(scenario["xfail"])
@@ -328,6 +378,7 @@ def run_scenarios(ctx: EvalContext) -> SuiteResult:
                 id=scenario_id(path),
                 group=path.parent.name,
                 passed=run.passed,
+                metrics=metrics,
                 transcript=[turn_of(user, result, seconds) for user, result, seconds in run.turns],
                 details=details,
             )
@@ -335,9 +386,14 @@ def run_scenarios(ctx: EvalContext) -> SuiteResult:
     known = [i for i in items if "known_bug" in i.details]
     return SuiteResult(
         name="scenarios",
-        summary={**_pass_rate(items), "known_bugs": len(known)},
+        summary={**_pass_rate(items), "known_bugs": len(known), **_means(items, "ragas.")},
         tables={"by_area": by_group(items)},
-        notes=["known bugs (xfail in the file) count as failures here; the test suite expects them to fail"],
+        notes=[
+            "known bugs (xfail in the file) count as failures here; the test suite expects them to fail",
+            "ragas ToolCallAccuracy / ToolCallF1 by tool name on the turns whose tools the file pins"
+            if with_ragas
+            else RAGAS_MISSING,
+        ],
         items=items,
     )
 

@@ -83,6 +83,12 @@ def test_suite_tables_agree_with_their_items(run_dir: Path) -> None:
     retrieval = run.suites["retrieval"]
     assert set(retrieval.tables["by_kind"]) == {item.group for item in retrieval.items}
     assert any("oracle user" in note for note in run.suites["tau2"].notes)
+    assert {item.id.split(":")[0] for item in run.suites["tau2"].items} == {"oracle", "instructions"}
+    knowledge = run.suites["knowledge"]
+    for item in knowledge.items:
+        assert 0.0 <= item.metrics["ragas.id_context_recall"] <= 1.0
+        assert item.metrics["ragas.id_context_recall"] == float(bool(item.passed)), "one reference: found or not"
+    assert "ragas.tool_call_f1" in scenarios.summary
 
 
 @pytest.fixture(scope="module")
