@@ -37,14 +37,13 @@ def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
             conn.close()
     elif backend == "postgresql":
         try:
-            from langgraph.checkpoint.postgres import PostgresSaver
+            from shopkeep.agents._postgres_checkpoints import pooled_postgres_saver
         except ImportError as exc:
             raise ImportError(
                 "PostgreSQL checkpoints need the 'postgres' extra: pip install 'shopkeep[postgres]'"
             ) from exc
         conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-        with PostgresSaver.from_conn_string(conninfo) as postgres_saver:
-            postgres_saver.setup()
+        with pooled_postgres_saver(conninfo) as postgres_saver:
             yield postgres_saver
     elif backend == "redis":
         try:
