@@ -179,20 +179,20 @@ class InboxService:
         return self._announce("escalation.assigned", ticket)
 
     def reply(self, ticket_id: str, agent: HumanAgent, text: str) -> ConversationEvent:
-        """The assignee's message into the customer's conversation (card numbers masked by the output rail)."""
-        with self._store.session() as session:
-            ticket = self._ticket(session, ticket_id)
-        if ticket.assignee != agent.name:
-            raise PermissionDeniedError("Only the agent the ticket is assigned to can write to the customer")
-        if ticket.status != TicketStatus.CLAIMED:
-            raise InvalidStateError("The ticket is resolved", key=ticket_id, status=ticket.status.value)
+        """The assignee's message into the customer's conversation (card numbers masked by the output rail). The
+        ticket is locked while the message is written, so no message lands after a resolution."""
         checked = card_numbers_out(text)
-        event = self._record(
-            ticket, "agent", {"text": checked.text, "agent": agent.name, "ticket_id": ticket_id}, agent=agent.name
-        )
+        with self._store.session(write=True) as session:
+            ticket = self._ticket(session, ticket_id, for_update=True)
+            if ticket.assignee != agent.name:
+                raise PermissionDeniedError("Only the agent the ticket is assigned to can write to the customer")
+            if ticket.status != TicketStatus.CLAIMED:
+                raise InvalidStateError("The ticket is resolved", key=ticket_id, status=ticket.status.value)
+            payload = {"text": checked.text, "agent": agent.name, "ticket_id": ticket_id}
+            event = self._record(ticket, "agent", payload, agent=agent.name, session=session)
+            if checked.tripped:
+                self._record(ticket, "rail", {**checked.event(), "agent": agent.name}, session=session)
         ESCALATION_ACTIONS.labels(action="replied").inc()
-        if checked.tripped:
-            self._record(ticket, "rail", {**checked.event(), "agent": agent.name}, agent=agent.name)
         data = {"kind": "agent", "text": checked.text, "agent": agent.name, "created_at": event.created_at.isoformat()}
         self._bus.publish(conversation_channel(ticket.conversation_id), "agent", data)
         self._bus.publish(INBOX, "escalation.message", {"id": ticket_id, **data})
@@ -292,8 +292,15 @@ class InboxService:
         self._bus.publish(conversation_channel(ticket.conversation_id), "agent.joined", {"agent": name})
 
     def _record(
-        self, ticket: EscalationTicket, kind: str, payload: dict[str, Any], *, agent: str | None = None
+        self,
+        ticket: EscalationTicket,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        agent: str | None = None,
+        session: Any = None,
     ) -> ConversationEvent:
+        """Append one event to the ticket's conversation (in ``session``'s transaction when given)."""
         event = ConversationEvent(
             conversation_id=ticket.conversation_id,
             kind=kind,
@@ -301,8 +308,11 @@ class InboxService:
             created_at=self._clock(),
             customer_id=ticket.customer_id,
         )
-        with self._store.session(write=True) as session:
+        if session is not None:
             event_id = session.append_event(event)
+        else:
+            with self._store.session(write=True) as own:
+                event_id = own.append_event(event)
         if agent is not None:
             log.info("agent_action", action=kind, ticket_id=ticket.ticket_id)
         return event.model_copy(update={"event_id": event_id})
