@@ -108,6 +108,15 @@ class ConversationService:
         self._locks = locks or ProcessLocks()
         self._listeners: list[TurnListener] = []
 
+    def rate(self, conversation_id: str, value: str, event_id: int | None = None) -> None:
+        """Record the customer's rating of a reply (``up`` or ``down``; ``event_id``: the reply's event, when known)
+        as a ``rating`` event: experiment reports and the analytics read it from there."""
+        if value not in ("up", "down"):
+            raise ValueError(f"a rating is up or down, not {value!r}")
+        if not self.exists(conversation_id):
+            raise NotFoundError("Conversation", conversation_id)
+        self._record(conversation_id, "rating", {"value": value, "event_id": event_id}, None)
+
     def add_listener(self, listener: TurnListener) -> None:
         """Call ``listener`` after every turn; its failure is logged and never fails the turn."""
         self._listeners.append(listener)

@@ -21,7 +21,7 @@ from shopkeep.api.errors import api_error
 from shopkeep.api.idempotency import HEADER_DESCRIPTION, REPLAYED_HEADER, Started, begin, message_payload
 from shopkeep.api.live import live_response
 from shopkeep.api.ratelimit import enforce_message_rate
-from shopkeep.api.schemas import ConversationCreated, ErrorResponse, MessageIn, Transcript, TurnResponse
+from shopkeep.api.schemas import ConversationCreated, ErrorResponse, MessageIn, RatingIn, Transcript, TurnResponse
 from shopkeep.errors import NotFoundError
 from shopkeep.inbox.events import conversation_channel
 from shopkeep.llm.streaming import ReplyDelta, stream_turn
@@ -180,6 +180,19 @@ async def send_message(
     if started is not None:
         await run_in_threadpool(started.complete, body.model_dump(mode="json"))
     return body
+
+
+@router.post(
+    "/{conversation_id}/ratings",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Rate a reply (thumbs up or down)",
+    responses={422: {"model": ErrorResponse, "description": "A value other than up or down."}, **_ERRORS},
+)
+async def rate_reply(conversation_id: str, rating: RatingIn, service: Service) -> Response:
+    """Stored as a ``rating`` event of the conversation (with its experiment variant)."""
+    bind_log_context(conversation_id)
+    await run_in_threadpool(service.rate, conversation_id, rating.value, rating.event_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _sse_response(events: AsyncIterator[str], *, replayed: bool = False) -> StreamingResponse:

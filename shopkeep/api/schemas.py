@@ -36,6 +36,13 @@ class ConversationCreated(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"id": "9b2f4c6d8e0a4b1c9d3e5f7a1b2c3d4e"}]})
 
 
+class RatingIn(BaseModel):
+    """The customer's thumbs up or down on a reply."""
+
+    value: Literal["up", "down"]
+    event_id: int | None = Field(default=None, description="The rated reply's event id, when the client knows it")
+
+
 class MessageIn(BaseModel):
     """One customer message."""
 

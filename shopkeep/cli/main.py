@@ -8,6 +8,7 @@ from shopkeep.cli.agents_cmds import agents_app
 from shopkeep.cli.catalog_cmds import catalog_app
 from shopkeep.cli.chat_cmds import chat_command
 from shopkeep.cli.eval_cmds import eval_app
+from shopkeep.cli.experiments_cmds import experiments_app
 from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
 from shopkeep.cli.retention_cmds import forget_command, retention_command
@@ -54,6 +55,7 @@ eval_app.command("retrieval")(eval_retrieval_command)
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(scenarios_app, name="scenarios")
+app.add_typer(experiments_app, name="experiments")
 
 if __name__ == "__main__":
     app()

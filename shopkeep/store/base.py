@@ -7,6 +7,7 @@ update. Any exception inside the ``with`` block rolls the whole transaction back
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -57,6 +58,7 @@ class StoreSession(Protocol):
     def save_ticket(self, ticket: EscalationTicket) -> None: ...
     def append_event(self, event: ConversationEvent) -> int: ...
     def list_events(self, conversation_id: str) -> list[ConversationEvent]: ...
+    def events_with_variant(self, kinds: Sequence[str]) -> list[ConversationEvent]: ...
 
 
 class CommerceStore(Protocol):

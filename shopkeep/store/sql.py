@@ -371,6 +371,17 @@ class SqlSession:
         )
         return [ConversationEvent.model_validate(row._asdict()) for row in self._conn.execute(query)]
 
+    def events_with_variant(self, kinds: Sequence[str]) -> list[ConversationEvent]:
+        """Every event of these kinds that carries an experiment variant, in order (one plain SELECT: SQLite,
+        PostgreSQL and Oracle alike)."""
+        events = t.conversation_events
+        query = (
+            select(events)
+            .where(events.c.kind.in_(list(kinds)), events.c.variant.is_not(None))
+            .order_by(events.c.event_id)
+        )
+        return [ConversationEvent.model_validate(row._asdict()) for row in self._conn.execute(query)]
+
     # helpers --------------------------------------------------------------------------------------------------
 
     def _next_seq(self, column: Any, clause: ColumnElement[bool] | None = None) -> int:
