@@ -40,6 +40,24 @@ test-slow: venv
 test-all: venv
 	$(PYTEST)
 
+# API fuzzing (schemathesis, FUZZ_EXAMPLES per operation and mode: over 1,000 generated cases) and the parsers'
+# property tests; `make test` runs the same tests with a few examples each.
+FUZZ_EXAMPLES ?= 80
+fuzz: venv
+	SHOPKEEP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -s -p no:cacheprovider tests/api/test_fuzz_openapi.py \
+		tests/agents/test_confirmation_properties.py tests/retrieval/test_query_properties.py tests/llm/test_entities.py
+
+# Load (LOAD_TIME, default 3 minutes) and soak (30 minutes at half the users) with locust against a server with
+# LOAD_WORKERS workers it starts on PostgreSQL (LOAD_STORE_URL) and Redis (LOAD_REDIS_URL): see bench/load.py.
+LOAD_TIME ?= 3m
+LOAD_USERS ?= 16
+LOAD_WORKERS ?= 2
+load: venv
+	$(PY) -m bench.load --users $(LOAD_USERS) --run-time $(LOAD_TIME) --workers $(LOAD_WORKERS)
+
+soak: venv
+	$(PY) -m bench.load --users $$(( $(LOAD_USERS) / 2 )) --run-time 30m --workers $(LOAD_WORKERS) --soak
+
 lint: venv
 	$(VENV)/bin/ruff check shopkeep tests bench
 	$(VENV)/bin/ruff format --check shopkeep tests bench
