@@ -18,7 +18,7 @@ from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
 from shopkeep.agents.retention import start_sweeper
 from shopkeep.agents.service import ConversationService
-from shopkeep.api import conversations, escalations
+from shopkeep.api import analytics, conversations, escalations
 from shopkeep.api.errors import install_error_handlers
 from shopkeep.api.ops import install_ops
 from shopkeep.api.web import install_web_chat
@@ -127,6 +127,7 @@ def create_app(
     app.include_router(conversations.router)
     app.include_router(escalations.router)
     app.include_router(escalations.agents_router)
+    app.include_router(analytics.router)
     install_web_chat(app)
     install_ops(app)
 

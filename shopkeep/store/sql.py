@@ -371,6 +371,12 @@ class SqlSession:
         )
         return [ConversationEvent.model_validate(row._asdict()) for row in self._conn.execute(query)]
 
+    def events_of_kinds(self, kinds: Sequence[str]) -> list[ConversationEvent]:
+        """Every event of these kinds, in order (one plain SELECT: SQLite, PostgreSQL and Oracle alike)."""
+        events = t.conversation_events
+        query = select(events).where(events.c.kind.in_(list(kinds))).order_by(events.c.event_id)
+        return [ConversationEvent.model_validate(row._asdict()) for row in self._conn.execute(query)]
+
     def events_with_variant(self, kinds: Sequence[str]) -> list[ConversationEvent]:
         """Every event of these kinds that carries an experiment variant, in order (one plain SELECT: SQLite,
         PostgreSQL and Oracle alike)."""

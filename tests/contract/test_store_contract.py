@@ -191,3 +191,18 @@ def test_a_rehearsal_runs_the_real_checks_and_writes_nothing(store: SqlCommerceS
     arguments = {"order_id": "#W2611340", "reason": "no longer needed"}
     refused = registry.call("cancel_pending_order", arguments, ToolContext(store=store.rehearsal()))
     assert refused.error == "Error: Non-pending order cannot be cancelled"
+
+
+def test_events_are_selected_by_kind_and_variant(store: SqlCommerceStore) -> None:
+    """The analytics' and experiment reports' one query runs on every backend."""
+    now = datetime.now(UTC)
+    with store.session(write=True) as s:
+        for n, (kind, variant) in enumerate([("user", "A"), ("tool", None), ("rating", "B"), ("usage", "A")]):
+            s.append_event(
+                ConversationEvent(conversation_id="k-1", kind=kind, payload={"n": n}, variant=variant, created_at=now)
+            )
+    with store.session() as s:
+        mine = [e for e in s.events_of_kinds(["user", "tool", "rating"]) if e.conversation_id == "k-1"]
+        assert [e.payload["n"] for e in mine] == [0, 1, 2]
+        varied = [e for e in s.events_with_variant(["user", "tool", "rating"]) if e.conversation_id == "k-1"]
+        assert [(e.kind, e.variant) for e in varied] == [("user", "A"), ("rating", "B")]

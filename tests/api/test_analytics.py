@@ -1,0 +1,61 @@
+"""The analytics for product teams: ``/v1/analytics`` behind an agent token, computed from real conversations'
+events, and ``/console/analytics`` in real Chromium (screenshot in ``var/screenshots/``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
+
+from shopkeep.inbox.accounts import AgentAccounts
+from shopkeep.store import SqlCommerceStore
+from tests.api.test_web_chat import SCREENSHOTS, browser, page, server  # noqa: F401  (fixtures)
+
+MESSAGES = ["hello", "what is the capital of France?", "how much is express shipping?"]
+
+
+def converse(post: httpx.Client | TestClient) -> str:
+    conversation: str = post.post("/v1/conversations").json()["id"]
+    for text in MESSAGES:
+        assert post.post(f"/v1/conversations/{conversation}/messages", json={"text": text}).status_code == 200
+    return conversation
+
+
+def test_the_figures_come_from_the_conversations_and_need_a_token(
+    client: TestClient, sqlite_store: SqlCommerceStore
+) -> None:
+    converse(client)
+    converse(client)
+    assert client.get("/v1/analytics").status_code == 401
+    token = AgentAccounts(sqlite_store).add("ana").token
+    figures = client.get("/v1/analytics", headers={"Authorization": f"Bearer {token}"}).json()
+    assert figures["conversations"] == 2
+    assert figures["per_day"] == {datetime.now(UTC).date().isoformat(): 2}
+    assert figures["latency_ms"]["turns"] == 2 * len(MESSAGES)
+    assert figures["escalation_rate"] == 0.0 and figures["containment"] == 1.0
+    assert sum(figures["top_intents"].values()) == 2 * len(MESSAGES)
+    assert {"question": "what is the capital of france?", "count": 2} in figures["unanswered"]
+    assert figures["revenue_per_conversation"] is None
+
+
+def test_the_analytics_page_draws_its_charts(page: Page, server: str, sqlite_store: SqlCommerceStore) -> None:  # noqa: F811
+    with httpx.Client(base_url=server, timeout=60) as http:
+        converse(http)
+    token = AgentAccounts(sqlite_store).add("sam").token
+    page.goto(server + "/console/analytics")
+    page.locator("#token").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#sign-in-error")).to_be_visible()
+    page.locator("#token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#analytics")).to_be_visible()
+    for chart in ("per-day", "intents", "latency"):
+        svg = page.locator(f"svg[data-chart='{chart}']")
+        expect(svg).to_be_visible()
+        assert svg.locator("rect").count() >= 1, chart
+    expect(page.locator("#cards")).to_contain_text("Conversations1")
+    expect(page.locator("#unanswered")).to_contain_text("capital of france")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "analytics.png"), full_page=True)
