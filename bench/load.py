@@ -137,7 +137,11 @@ def main() -> None:
             rss_end = _rss_mb(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
+            try:
+                process.wait(timeout=120)  # workers finish the turns in flight
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=60)
     print(f"{args.workers} workers, {args.users} users, {args.run_time}; memory of the service {rss_start:.0f} MB "
           f"at start, {rss_end:.0f} MB at end")  # fmt: skip
     _report(prefix)

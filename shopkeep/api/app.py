@@ -65,9 +65,13 @@ IDEMPOTENCY_WAIT_S = 10.0
 def app_from_settings() -> FastAPI:
     """The app of one worker of ``shopkeep serve --workers N`` (uvicorn's factory): its own store connections, from
     settings; the parent process migrated, seeded and indexed the store before it started the workers."""
+    from shopkeep.llm.local.nlu import NLU
     from shopkeep.store import open_store
 
     settings = get_settings()
+    # Load the local brain (the model the parent trained or loaded) before the worker accepts requests: its first
+    # customers would otherwise wait for the embedding model.
+    NLU.load(settings).warm_up()
     return create_app(settings, open_store(settings.resolved_store_url(), upgrade=False))
 
 
