@@ -59,3 +59,21 @@ def test_the_analytics_page_draws_its_charts(page: Page, server: str, sqlite_sto
     expect(page.locator("#unanswered")).to_contain_text("capital of france")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "analytics.png"), full_page=True)
+
+
+def test_a_thumbs_down_in_the_web_chat_is_stored(page: Page, server: str, sqlite_store: SqlCommerceStore) -> None:  # noqa: F811
+    page.goto(server + "/")
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("Hello!")
+    box.press("Enter")
+    reply = page.locator(".msg.assistant").last
+    down = reply.get_by_role("button", name="Bad reply")
+    expect(down).to_be_visible(timeout=30_000)
+    down.click()
+    expect(down).to_have_attribute("aria-pressed", "true")
+    expect(reply.get_by_role("button", name="Good reply")).to_be_disabled()
+    with sqlite_store.session() as session:
+        rated = session.events_of_kinds(["rating"])
+    assert [e.payload["value"] for e in rated] == ["down"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat-rating.png"))

@@ -215,6 +215,30 @@
     for (const node of els.messages.querySelectorAll(".proposal:not(.done)")) node.settle(text);
   }
 
+  // Thumbs up or down on a reply: stored as a rating event of the conversation (experiments and analytics read it).
+  function ratingButtons() {
+    const group = el("span", "rating");
+    const buttons = [["up", "Good reply"], ["down", "Bad reply"]].map(([value, label]) => {
+      const button = el("button", "rate", label);
+      button.type = "button";
+      button.dataset.value = value;
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", async () => {
+        const res = await fetch(`/v1/conversations/${encodeURIComponent(conversationId)}/ratings`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ value }),
+        });
+        if (!res.ok) return;
+        for (const other of buttons) other.disabled = true;
+        button.setAttribute("aria-pressed", "true");
+      });
+      return button;
+    });
+    group.append(...buttons);
+    return group;
+  }
+
   function renderTurn(turn) {
     const item = addMessage("assistant", "");
     if (turn.tool_calls && turn.tool_calls.length) item.append(activityList(turn.tool_calls));
@@ -232,6 +256,7 @@
     if (turn.agent && turn.agent !== "human") {
       const meta = el("div", "meta");
       meta.append(el("span", "agent-chip", turn.agent));
+      if (turn.reply) meta.append(ratingButtons());
       item.append(meta);
     }
     if (!item.querySelector(".bubble, .proposal, .products, .activity")) item.remove();
