@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,9 @@ from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.toolkit import agent_registry
 from shopkeep.store import SqlCommerceStore
+from shopkeep.store.postgres import scratch_database
 from tests.agents.test_graph import PENDING_ORDER, FixedRouter, order_status
+from tests.conftest import POSTGRES_URL, service_missing
 from tests.support.scripted_model import ScriptedChatModel, call, say
 
 
@@ -52,6 +57,49 @@ def test_sqlite_checkpoints_survive_a_restart(sqlite_store: SqlCommerceStore, tm
 
 def test_postgres_checkpoints_survive_a_restart(sqlite_store: SqlCommerceStore, postgres_database: str) -> None:
     _restart_mid_proposal(sqlite_store, postgres_database)
+
+
+@contextmanager
+def _fresh_postgres_database() -> Iterator[str]:
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(POSTGRES_URL, "shopkeep_checkpoint_setup"))
+        except Exception as exc:
+            service_missing(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+        yield url
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_on_a_fresh_database_set_up_the_checkpoints_once() -> None:
+    """Workers of one deployment start at once on an empty database: every one of them comes up (langgraph's own
+    setup races there: ``UniqueViolation`` on ``checkpoint_migrations``) and each migration is recorded once."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import connect
+
+    starters = 6
+    with _fresh_postgres_database() as url:
+        barrier = threading.Barrier(starters)
+        failures: list[BaseException] = []
+        found: list[object] = []
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                with open_checkpointer(url) as checkpointer:
+                    found.append(checkpointer.get_tuple({"configurable": {"thread_id": "none"}}))
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(starters)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert failures == []
+        assert found == [None] * starters
+        with connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            versions = [row[0] for row in conn.execute("SELECT v FROM checkpoint_migrations ORDER BY v")]
+        assert versions == list(range(len(PostgresSaver.MIGRATIONS)))
 
 
 def test_unknown_checkpoint_urls_are_refused() -> None:
