@@ -25,6 +25,8 @@ from tests.conftest import service_missing
 from tests.ops.servers import Server, free_port, server_env, start_server
 
 SERVER_SH = PROJECT_ROOT / "infra" / "pgvector" / "server.sh"
+# Each test starts a server (up to STARTUP_S, 300 s, on a loaded machine), then stops and starts a dependency.
+pytestmark = pytest.mark.timeout(900)
 
 
 class PrivatePostgres:

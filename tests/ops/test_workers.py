@@ -22,7 +22,9 @@ from shopkeep.store.seed import StoreData
 from tests.api.helpers import EMAIL, PENDING_ORDER, order_status
 from tests.ops.servers import Server, require_redis, server_env, shared_database, start_server
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# A server may take up to STARTUP_S (300 s) to come up on a loaded machine: the default 300 s per test cannot hold that
+# and the turns after it (a two-worker server timed out in its teardown under `-n 2` at load average 14).
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
