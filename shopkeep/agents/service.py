@@ -74,6 +74,8 @@ class TurnNotice(BaseModel):
     result: TurnResult
     escalated: bool
     """This turn handed the conversation to a person."""
+    handed_back: bool = False
+    """A person gave the conversation back to the bot earlier (its tickets' consoles follow the bot's turns)."""
 
 
 TurnListener = Callable[[TurnNotice], None]
@@ -273,7 +275,11 @@ class ConversationService:
             self._record(conversation_id, "assistant", assistant, customer)
         escalated = values.get("mode") == "human" and mode_before != "human"
         observation.finish(result, trips=trips, escalated=escalated, usage=usage)
-        self._notify(TurnNotice(conversation_id=conversation_id, text=text, result=result, escalated=escalated))
+        handed_back = values.get("handback") is not None
+        notice = TurnNotice(
+            conversation_id=conversation_id, text=text, result=result, escalated=escalated, handed_back=handed_back
+        )
+        self._notify(notice)
         return result
 
     def _closed(

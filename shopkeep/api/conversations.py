@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
@@ -23,7 +23,7 @@ from shopkeep.api.live import live_response
 from shopkeep.api.ratelimit import enforce_message_rate
 from shopkeep.api.schemas import ConversationCreated, ErrorResponse, MessageIn, RatingIn, Transcript, TurnResponse
 from shopkeep.errors import NotFoundError
-from shopkeep.inbox.events import conversation_channel
+from shopkeep.inbox.events import conversation_channel, customer_event
 from shopkeep.llm.streaming import ReplyDelta, stream_turn
 from shopkeep.payments.idempotency import Replay
 from shopkeep.store.base import CommerceStore
@@ -228,6 +228,11 @@ works it. Each event is `event: NAME` with one JSON `data:` line:
 | `closed` | `{"text"}` | the person closed the conversation; new messages get the closed notice |
 
 Lines starting with `:` are keep-alives. The same messages are in the transcript (`kind: "agent"`).
+
+Every event but `ready` has an SSE `id`: the event's id in the transcript. After `ready` the stream first sends the
+events of this table stored after `Last-Event-ID` (what a browser's `EventSource` sends when it reconnects) or, on a
+first connection, after `after` (the last transcript event id the client has shown), so a chat that was
+disconnected catches up with what it missed.
 """
 
 
@@ -238,10 +243,40 @@ Lines starting with `:` are keep-alives. The same messages are in the transcript
     response_class=StreamingResponse,
     responses={200: {"content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}}}, 404: _ERRORS[404]},
 )
-async def follow_conversation(conversation_id: str, service: Service, request: Request) -> StreamingResponse:
+async def follow_conversation(
+    conversation_id: str,
+    service: Service,
+    request: Request,
+    after: Annotated[int | None, Query(ge=0, description="Send the stored events after this event id first")] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="Sent by a reconnecting EventSource; wins over after")
+    ] = None,
+) -> StreamingResponse:
     if not await run_in_threadpool(service.exists, conversation_id):
         raise NotFoundError("Conversation", conversation_id)
-    return live_response(request.app.state.events, conversation_channel(conversation_id), request)
+    since = _event_id(last_event_id)
+    since = after if since is None else since
+    backlog = None
+    if since is not None:
+        start = since
+
+        async def backlog() -> list[tuple[str, dict[str, Any]]]:
+            return await run_in_threadpool(_missed, service, conversation_id, start)
+
+    return live_response(request.app.state.events, conversation_channel(conversation_id), request, backlog)
+
+
+def _event_id(header: str | None) -> int | None:
+    """The id of a ``Last-Event-ID`` header; None for anything that is not one of ours (a stale or foreign id)."""
+    if header is None or not header.strip().isdigit():
+        return None
+    return int(header.strip())
+
+
+def _missed(service: ConversationService, conversation_id: str, after: int) -> list[tuple[str, dict[str, Any]]]:
+    events = service.transcript(conversation_id)
+    shown = (customer_event(e) for e in events if e.event_id is not None and e.event_id > after)
+    return [event for event in shown if event is not None]
 
 
 def _send(service: ConversationService, conversation_id: str, message: MessageIn) -> TurnResult:

@@ -167,6 +167,9 @@ class TurnResponse(BaseModel):
 class TranscriptEvent(BaseModel):
     """Something that happened in the conversation, oldest first."""
 
+    id: int | None = Field(
+        default=None, description="The event's id, increasing: `after` of the live stream (`GET .../events`)"
+    )
     kind: str = Field(
         description="started, user, assistant, agent (a person's message), tool, proposal, agent_joined, bot_back, "
         "closed, ..."
@@ -197,6 +200,7 @@ class Transcript(BaseModel):
     def from_events(cls, conversation_id: str, events: Sequence[ConversationEvent]) -> Transcript:
         shown = [
             TranscriptEvent(
+                id=e.event_id,
                 kind=e.kind,
                 text=_masked(e.payload["text"]) if e.kind in MESSAGE_KINDS and "text" in e.payload else None,
                 payload={k: _masked(v) if k == "text" else v for k, v in e.payload.items()},

@@ -2,9 +2,12 @@
 
 An event is ``{"event": NAME, "data": {...}}`` on a channel: ``conversation:<id>`` for one customer's chat (an agent's
 message, a person joined, the bot is back, the conversation closed) and ``inbox`` for the consoles (tickets opened,
-claimed, resolved; customers' and agents' messages). Publishing is synchronous and never blocks on a reader (the
-conversation service runs in worker threads); subscribing is an async iterator for a server-sent event stream.
-With Redis configured every worker sees every event (pub/sub); otherwise events stay in the process.
+claimed, resolved; customers' and agents' messages, and the bot's turns after a hand-back). A customer's event is a
+stored conversation event first (``customer_event`` maps one to what the chat is told, live or caught up after a
+reconnection); its ``data`` carries the stored ``event_id``, which the stream sends as the SSE ``id``. Publishing
+is synchronous and never blocks on a reader (the conversation service runs in worker threads); subscribing is an
+async iterator for a server-sent event stream. With Redis configured every worker sees every event (pub/sub);
+otherwise events stay in the process.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from datetime import UTC
 from typing import Any, Protocol
 
 import structlog
+
+from shopkeep.domain import ConversationEvent
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +35,31 @@ QUEUE_LIMIT = 1000
 
 def conversation_channel(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+CUSTOMER_EVENTS = {"agent": "agent", "agent_joined": "agent.joined", "bot_back": "bot.back", "closed": "closed"}
+"""Stored event kinds the customer's chat is told about, and the live event name of each (the customer's own
+messages and the bot's replies come with the customer's turns)."""
+
+
+def customer_event(event: ConversationEvent) -> tuple[str, dict[str, Any]] | None:
+    """The live event (name, data) the customer's chat gets for a stored event, or None when it gets none."""
+    name = CUSTOMER_EVENTS.get(event.kind)
+    if name is None:
+        return None
+    payload = event.payload
+    created = event.created_at if event.created_at.tzinfo else event.created_at.replace(tzinfo=UTC)
+    data: dict[str, Any]
+    if name == "agent":
+        data = {"kind": "agent", "text": payload.get("text"), "agent": payload.get("agent")}
+        data["created_at"] = created.isoformat()
+    elif name == "closed":
+        data = {"text": payload.get("text")}
+    else:
+        data = {"agent": payload.get("agent")}
+    if event.event_id is not None:
+        data["event_id"] = event.event_id
+    return name, data
 
 
 class Subscription(Protocol):

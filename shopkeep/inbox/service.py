@@ -33,7 +33,7 @@ from shopkeep.domain import (
 from shopkeep.errors import InvalidStateError, NotFoundError, PermissionDeniedError, RuleViolationError
 from shopkeep.guardrails.cards import mask_card_numbers, mask_vault_tokens
 from shopkeep.guardrails.rails import card_numbers_out
-from shopkeep.inbox.events import INBOX, EventBus, conversation_channel
+from shopkeep.inbox.events import INBOX, EventBus, conversation_channel, customer_event
 from shopkeep.inbox.webhooks import WebhookNotifier
 from shopkeep.metrics import ESCALATION_ACTIONS, ESCALATION_CLAIM_WAIT
 from shopkeep.store.base import CommerceStore
@@ -193,9 +193,10 @@ class InboxService:
             if checked.tripped:
                 self._record(ticket, "rail", {**checked.event(), "agent": agent.name}, session=session)
         ESCALATION_ACTIONS.labels(action="replied").inc()
-        data = {"kind": "agent", "text": checked.text, "agent": agent.name, "created_at": event.created_at.isoformat()}
-        self._bus.publish(conversation_channel(ticket.conversation_id), "agent", data)
-        self._bus.publish(INBOX, "escalation.message", {"id": ticket_id, **data})
+        live = self._tell_customer(event)
+        if live is not None:
+            data = {key: value for key, value in live.items() if key != "event_id"}
+            self._bus.publish(INBOX, "escalation.message", {"id": ticket_id, **data})
         return event
 
     def note(self, ticket_id: str, agent: HumanAgent, text: str) -> TicketNote:
@@ -213,12 +214,12 @@ class InboxService:
         """Close the ticket: the conversation goes back to the bot (with the note) or is closed for good."""
         now = self._clock()
         with self._store.session(write=True) as session:
-            ticket = self._ticket(session, ticket_id, for_update=True)
-            if ticket.assignee != agent.name and agent.role != AgentRole.SUPERVISOR:
+            before = self._ticket(session, ticket_id, for_update=True)
+            if before.assignee != agent.name and agent.role != AgentRole.SUPERVISOR:
                 raise PermissionDeniedError("Only the ticket's agent or a supervisor can resolve it")
-            if ticket.status == TicketStatus.RESOLVED:
-                raise InvalidStateError("The ticket is already resolved", key=ticket_id, status=ticket.status.value)
-            ticket = ticket.model_copy(
+            if before.status == TicketStatus.RESOLVED:
+                raise InvalidStateError("The ticket is already resolved", key=ticket_id, status=before.status.value)
+            ticket = before.model_copy(
                 update={
                     "status": TicketStatus.RESOLVED,
                     "resolved_at": now,
@@ -229,17 +230,33 @@ class InboxService:
             )
             session.save_ticket(ticket)
         conversation = ticket.conversation_id
+        try:
+            if hand_back:
+                self._conversations.set_mode(conversation, "bot", handback={"agent": agent.name, "note": redact(note)})
+            else:
+                self._conversations.set_mode(conversation, "closed")
+        except Exception:
+            # The conversation's mode lives in the checkpointer, the ticket in the store: when the checkpointer
+            # fails, the resolution is undone so the ticket and the conversation agree (a person still owns both)
+            # and the agent can resolve again, instead of a resolved ticket over a bot that stays silent.
+            self._undo_resolution(ticket, before)
+            raise
         ESCALATION_ACTIONS.labels(action="handed_back" if hand_back else "closed").inc()
         if hand_back:
-            handback = {"agent": agent.name, "note": redact(note)}
-            self._conversations.set_mode(conversation, "bot", handback=handback)
-            self._record(ticket, "bot_back", {"agent": agent.name, "ticket_id": ticket_id}, agent=agent.name)
-            self._bus.publish(conversation_channel(conversation), "bot.back", {"agent": agent.name})
+            event = self._record(ticket, "bot_back", {"agent": agent.name, "ticket_id": ticket_id}, agent=agent.name)
         else:
-            self._conversations.set_mode(conversation, "closed")
-            self._record(ticket, "closed", {"agent": agent.name, "ticket_id": ticket_id, "text": CLOSED_REPLY})
-            self._bus.publish(conversation_channel(conversation), "closed", {"text": CLOSED_REPLY})
+            event = self._record(ticket, "closed", {"agent": agent.name, "ticket_id": ticket_id, "text": CLOSED_REPLY})
+        self._tell_customer(event)
         return self._announce("escalation.resolved", ticket, webhook=True)
+
+    def _undo_resolution(self, resolved: EscalationTicket, before: EscalationTicket) -> None:
+        with self._store.session(write=True) as session:
+            current = self._ticket(session, resolved.ticket_id, for_update=True)
+            # Nothing changes a resolved ticket, so this is still our resolution; the check keeps it so.
+            when = current.resolved_at
+            if when is not None and resolved.resolved_at is not None and utc(when) == utc(resolved.resolved_at):
+                session.save_ticket(before.model_copy(update={"updated_at": self._clock()}))
+                log.warning("escalation_resolve_undone", ticket_id=resolved.ticket_id)
 
     # the conversation service's turns -----------------------------------------------------------------------------
 
@@ -259,6 +276,19 @@ class InboxService:
             data = {"kind": "user", "text": redact(notice.text), "conversation_id": notice.conversation_id}
             for ticket in live:
                 self._bus.publish(INBOX, "escalation.message", {"id": ticket.ticket_id, **data})
+        elif notice.handed_back:
+            # The bot has the conversation again: a console showing one of its tickets follows its turns too.
+            with self._store.session() as session:
+                tickets = inbox_records(session).tickets_of(notice.conversation_id)
+            messages = [{"kind": "user", "text": redact(notice.text)}]
+            if notice.result.reply:
+                messages.append(
+                    {"kind": "assistant", "text": redact(notice.result.reply), "agent": notice.result.agent}
+                )
+            for ticket in tickets:
+                for message in messages:
+                    data = {"id": ticket.ticket_id, "conversation_id": notice.conversation_id, **message}
+                    self._bus.publish(INBOX, "escalation.message", data)
 
     # helpers ----------------------------------------------------------------------------------------------------
 
@@ -288,8 +318,18 @@ class InboxService:
         return summary
 
     def _joined(self, ticket: EscalationTicket, name: str) -> None:
-        self._record(ticket, "agent_joined", {"agent": name, "ticket_id": ticket.ticket_id}, agent=name)
-        self._bus.publish(conversation_channel(ticket.conversation_id), "agent.joined", {"agent": name})
+        self._tell_customer(
+            self._record(ticket, "agent_joined", {"agent": name, "ticket_id": ticket.ticket_id}, agent=name)
+        )
+
+    def _tell_customer(self, event: ConversationEvent) -> dict[str, Any] | None:
+        """Publish a stored event to the customer's open chat (``customer_event``); the data sent, if any."""
+        live = customer_event(event)
+        if live is None:
+            return None
+        name, data = live
+        self._bus.publish(conversation_channel(event.conversation_id), name, data)
+        return data
 
     def _record(
         self,

@@ -51,10 +51,12 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 class EventStream:
-    """Reads one SSE stream in a thread; ``next()`` returns its events in order, as (name, data)."""
+    """Reads one SSE stream in a thread; ``next()`` returns its events in order, as (name, data); ``ids`` holds each
+    returned event's SSE ``id`` (None when it had none)."""
 
     def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._events: queue.Queue[tuple[str, Any, int | None]] = queue.Queue()
+        self.ids: list[int | None] = []
         self._stop = threading.Event()
         self.status: int | None = None
         self._thread = threading.Thread(target=self._read, args=(url, headers or {}), daemon=True)
@@ -67,18 +69,22 @@ class EventStream:
             client.stream("GET", url, headers=headers) as response,
         ):
             self.status = response.status_code
-            name = "message"
+            name, event_id = "message", None
             for line in response.iter_lines():
                 if self._stop.is_set():
                     return
-                if line.startswith("event:"):
+                if line.startswith("id:"):
+                    event_id = int(line[3:].strip())
+                elif line.startswith("event:"):
                     name = line[6:].strip()
                 elif line.startswith("data:"):
-                    self._events.put((name, json.loads(line[5:])))
-                    name = "message"
+                    self._events.put((name, json.loads(line[5:]), event_id))
+                    name, event_id = "message", None
 
     def next(self, timeout: float = 10.0) -> tuple[str, Any]:
-        return self._events.get(timeout=timeout)
+        name, data, event_id = self._events.get(timeout=timeout)
+        self.ids.append(event_id)
+        return name, data
 
     def until(self, wanted: str, timeout: float = 10.0) -> Any:
         """The data of the next event named ``wanted`` (earlier events of other names are skipped)."""

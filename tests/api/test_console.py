@@ -4,14 +4,27 @@ name; the agent hands back; the bot answers the next message. Screenshots land i
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
+from shopkeep.agents.checkpoint import open_checkpointer
+from shopkeep.agents.factory import build_service
+from shopkeep.api.app import create_app
 from shopkeep.domain import AgentRole
+from shopkeep.inbox.accounts import AgentAccounts
+from shopkeep.inbox.service import InboxService
+from shopkeep.llm.local.nlu import NLU
+from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore
 from tests.api.inbox_helpers import HANDOFF, agent_token
+from tests.api.live_server import free_port
 from tests.api.test_web_chat import TIMEOUT_MS, browser, send, server, shot
 
 __all__ = ["browser", "server"]  # the web chat's fixtures: system Chromium, a live uvicorn server
@@ -94,6 +107,9 @@ def test_a_person_takes_over_replies_and_hands_back(
     last = customer.locator(".msg.assistant").last
     expect(last.locator(".bubble")).not_to_be_empty()
     expect(last.locator(".agent-chip")).to_be_visible()
+    # the console still showing the ticket follows the bot's turns after the hand-back, without a reload
+    expect(agent.locator("#transcript .msg.user .bubble").last).to_have_text("Hello!")
+    expect(agent.locator("#transcript .msg.assistant .bubble").last).to_have_text(last.locator(".bubble").inner_text())
     shot(customer, "console-customer-bot-back.png")
     shot(agent, "console-agent-resolved.png")
 
@@ -131,3 +147,72 @@ def test_a_closed_conversation_tells_the_customer_and_offers_a_new_one(
     expect(customer.locator(".msg")).to_have_count(1)  # the welcome of a new conversation
     send(customer, "Hello!")
     expect(customer.locator(".msg.assistant").last.locator(".agent-chip")).to_be_visible()
+
+
+@pytest.fixture
+def restartable(sqlite_store: SqlCommerceStore, nlu: NLU, tmp_path: Path) -> Iterator[Restartable]:
+    settings = Settings(var_dir=tmp_path / "var")
+    with open_checkpointer(f"sqlite:///{tmp_path / 'checkpoints.db'}") as checkpointer:
+        app = create_app(settings, sqlite_store, service=build_service(settings, sqlite_store, checkpointer, nlu=nlu))
+        server = Restartable(app)
+        server.start()
+        yield server
+        server.stop()
+
+
+class Restartable:
+    """The app served by uvicorn on one port that a test may take down (every connection drops) and bring back."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="none", timeout_graceful_shutdown=1
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+            self._server = None
+
+
+def test_the_web_chat_catches_up_on_what_happened_while_it_was_disconnected(
+    pages: tuple[Page, Page], restartable: Restartable, sqlite_store: SqlCommerceStore
+) -> None:
+    customer, _ = pages
+    ana = AgentAccounts(sqlite_store).add("Ana").agent
+    customer.goto(restartable.url + "/")
+    send(customer, HANDOFF)
+    expect(customer.locator("#human-banner")).to_be_visible()
+    inbox: InboxService = restartable.app.state.inbox
+    (ticket,) = inbox.queue()
+    inbox.claim(ticket["id"], ana)
+    expect(customer.locator(".status-line.joined")).to_contain_text("Ana from our team joined")
+
+    restartable.stop()  # the customer's live connection drops; Ana goes on working meanwhile
+    inbox.reply(ticket["id"], ana, "Sorry for the wait: your parcel left our warehouse this morning.")
+    inbox.resolve(ticket["id"], ana, "Told the customer the parcel shipped.", hand_back=True)
+    expect(customer.locator(".msg.agent")).to_have_count(0)
+    restartable.start()  # EventSource reconnects by itself, with Last-Event-ID
+
+    message = customer.locator(".msg.agent").last
+    expect(message.locator(".bubble")).to_have_text("Sorry for the wait: your parcel left our warehouse this morning.")
+    expect(message.locator(".agent-name")).to_contain_text("Ana")
+    expect(customer.locator(".status-line.back")).to_contain_text("Ana handed you back to the assistant")
+    expect(customer.locator("#human-banner")).to_be_hidden()
+    shot(customer, "console-customer-caught-up.png")
+    expect(customer.locator(".msg.agent")).to_have_count(1)  # each missed event once
+    expect(customer.locator(".status-line.joined")).to_have_count(1)

@@ -105,10 +105,11 @@ def test_the_transcript_lists_every_event(client: TestClient) -> None:
     assert transcript["pending_proposal"] is None
     events = transcript["events"]
     assert [e["kind"] for e in events] == ["started", "user", "assistant"]
-    assert all(set(e) == {"kind", "text", "payload", "created_at"} for e in events)
+    assert all(set(e) == {"id", "kind", "text", "payload", "created_at"} for e in events)
     assert events[1]["text"] == "Hi there!"
     assert events[2]["text"]
     assert events[0]["text"] is None
+    assert events[0]["id"] < events[1]["id"] < events[2]["id"]
 
 
 def test_the_transcript_shows_the_proposal_while_it_waits(client: TestClient) -> None:

@@ -5,6 +5,7 @@ tickets, claims and customers' messages as they happen."""
 from __future__ import annotations
 
 import os
+import queue
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,3 +149,80 @@ def test_with_redis_a_message_posted_on_one_worker_reaches_a_chat_streamed_by_an
             name, data = chat.next()
             assert (name, data["text"], data["agent"]) == ("agent", "Hello!", "Ana")
             chat.close()
+
+
+def test_a_chat_that_reconnects_gets_what_it_missed_once(base_url: str, sqlite_store: SqlCommerceStore) -> None:
+    ana = agent_token(sqlite_store, "Ana")
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        conversation_id = http.post("/v1/conversations").json()["id"]
+        _say(http, conversation_id, HANDOFF)
+        ticket_id = http.get("/v1/escalations", headers=bearer(ana)).json()[0]["id"]
+        events_url = f"{base_url}/v1/conversations/{conversation_id}/events"
+        chat = EventStream(events_url)
+        assert chat.next() == ("ready", {})
+        http.post(f"/v1/escalations/{ticket_id}/claim", headers=bearer(ana))
+        assert chat.next() == ("agent.joined", {"agent": "Ana"})
+        joined_id = chat.ids[-1]
+        assert joined_id is not None
+        chat.close()  # the customer's connection drops; Ana goes on writing
+        for text in ("Are you still there?", "I have found your order."):
+            sent = http.post(f"/v1/escalations/{ticket_id}/messages", json={"text": text}, headers=bearer(ana))
+            assert sent.status_code == 201
+
+        back = EventStream(events_url, {"Last-Event-ID": str(joined_id)})  # what EventSource sends on reconnecting
+        assert back.next() == ("ready", {})
+        missed = [back.next(), back.next()]
+        assert [(name, data["agent"], data["text"]) for name, data in missed] == [
+            ("agent", "Ana", "Are you still there?"),
+            ("agent", "Ana", "I have found your order."),
+        ]
+        first, second = back.ids[1:]
+        assert first is not None and second is not None and joined_id < first < second
+        http.post(f"/v1/escalations/{ticket_id}/resolve", json={"note": "", "hand_back": True}, headers=bearer(ana))
+        assert back.next() == ("bot.back", {"agent": "Ana"})  # live again, and nothing replayed twice
+        assert back.ids[-1] is not None and back.ids[-1] > second
+        back.close()
+
+        transcript = http.get(f"/v1/conversations/{conversation_id}").json()["events"]
+        ids = [event["id"] for event in transcript]
+        assert ids == sorted(ids) and None not in ids
+        # A page that showed the transcript up to the claim follows from there (``after``, first connection).
+        before_claim = max(e["id"] for e in transcript if e["kind"] != "agent_joined" and e["id"] < joined_id)
+        fresh = EventStream(f"{events_url}?after={before_claim}")
+        assert fresh.next() == ("ready", {})
+        assert [fresh.next()[0] for _ in range(4)] == ["agent.joined", "agent", "agent", "bot.back"]
+        fresh.close()
+        foreign = EventStream(f"{events_url}?after={back.ids[-1]}", {"Last-Event-ID": "not-ours"})
+        assert foreign.next() == ("ready", {})
+        with pytest.raises(queue.Empty):
+            foreign.next(timeout=1.5)  # nothing after the last event: keep-alives only
+        foreign.close()
+        assert http.get(f"/v1/conversations/{conversation_id}/events?after=-1").status_code == 422
+
+
+def test_the_console_follows_the_bot_after_a_hand_back(base_url: str, sqlite_store: SqlCommerceStore) -> None:
+    ana = agent_token(sqlite_store, "Ana")
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        conversation_id = http.post("/v1/conversations").json()["id"]
+        _say(http, conversation_id, HANDOFF)
+        ticket_id = http.get("/v1/escalations", headers=bearer(ana)).json()[0]["id"]
+        http.post(f"/v1/escalations/{ticket_id}/claim", headers=bearer(ana))
+        http.post(f"/v1/escalations/{ticket_id}/resolve", json={"note": "ok", "hand_back": True}, headers=bearer(ana))
+        console = EventStream(f"{base_url}/v1/escalations/events", bearer(ana))
+        assert console.next() == ("ready", {})
+        turn = _say(http, conversation_id, "what kinds of products do you sell?")
+        assert turn["mode"] == "bot" and turn["reply"]
+        user = console.until("escalation.message")
+        assert (user["id"], user["kind"], user["text"]) == (ticket_id, "user", "what kinds of products do you sell?")
+        bot = console.until("escalation.message")
+        assert (bot["id"], bot["kind"], bot["text"]) == (ticket_id, "assistant", turn["reply"])
+        assert bot["agent"] == turn["agent"]
+        console.close()
+
+        other = http.post("/v1/conversations").json()["id"]
+        quiet = EventStream(f"{base_url}/v1/escalations/events", bearer(ana))
+        assert quiet.next() == ("ready", {})
+        _say(http, other, "hello")
+        with pytest.raises(queue.Empty):
+            quiet.next(timeout=1.5)  # a conversation no person worked on does not reach the consoles
+        quiet.close()

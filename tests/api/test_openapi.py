@@ -105,6 +105,6 @@ def test_the_transcript_and_error_bodies_are_documented(client: TestClient) -> N
         ],
     )
     event = resolve(spec, transcript["properties"]["events"]["items"])
-    assert set(event["properties"]) == {"kind", "text", "payload", "created_at"}
+    assert set(event["properties"]) == {"id", "kind", "text", "payload", "created_at"}
     error = spec["components"]["schemas"]["ErrorResponse"]
     assert set(error["properties"]) == {"code", "message", "error_id", "details"}

@@ -63,6 +63,9 @@
   let busy = false;
   let closed = false;
   let live = null; // the conversation's live event stream (a person's messages)
+  // The last transcript event this page has shown: the live stream starts after it, so nothing that happened
+  // between reading the transcript and connecting is lost (a reconnecting EventSource sends Last-Event-ID itself).
+  let shownEventId = 0;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -286,7 +289,8 @@
     if (!conversationId || typeof EventSource === "undefined") return;
     if (live && live.conversationId === conversationId) return;
     if (live) live.close();
-    const source = new EventSource(`/v1/conversations/${encodeURIComponent(conversationId)}/events`);
+    const path = `/v1/conversations/${encodeURIComponent(conversationId)}/events?after=${shownEventId}`;
+    const source = new EventSource(path);
     source.conversationId = conversationId;
     const data = (event) => JSON.parse(event.data);
     source.addEventListener("agent.joined", (event) => {
@@ -341,6 +345,7 @@
     const body = await res.json();
     conversationId = body.id;
     sessionStorage.setItem(STORAGE_KEY, conversationId);
+    shownEventId = 0;
     follow();
     return conversationId;
   }
@@ -469,6 +474,7 @@
       let closedText = null;
       for (const event of transcript.events) {
         const payload = event.payload || {};
+        if (event.id != null) shownEventId = Math.max(shownEventId, event.id);
         if (event.kind === "user" && event.text) addMessage("user", event.text);
         else if (event.kind === "agent" && event.text) addAgentMessage(payload.agent, event.text);
         else if (event.kind === "agent_joined") {
@@ -547,6 +553,7 @@
     els.messages.replaceChildren();
     if (live) live.close();
     live = null;
+    shownEventId = 0;
     closed = false;
     setHuman(false);
     resetCart();
