@@ -65,8 +65,11 @@ def build_deps(
     ``retrieval`` is the catalog and knowledge search the catalog tools use; by default the configured one over
     ``store`` (its embedder loads on the first search, so building the graph stays cheap)."""
     nlu = nlu or NLU.load(settings)
-    if retrieval is None and isinstance(store, SqlCommerceStore):
-        retrieval = CatalogSearch.from_settings(store, settings)
+    if isinstance(store, SqlCommerceStore):
+        # the local brain reads the words of the shop this store holds, as search reads its catalog
+        nlu = nlu.for_store(store)
+        if retrieval is None:
+            retrieval = CatalogSearch.from_settings(store, settings)
     prompts = prompts or prompt_registry(settings, ShopProfiles.from_settings(store, settings))
     brains = brain_factory(settings, AGENTS, local_brains(nlu), transport=transport)
     router: Router = LocalRouter(nlu)

@@ -69,10 +69,11 @@ def app_from_settings() -> FastAPI:
     from shopkeep.store import open_store
 
     settings = get_settings()
-    # Load the local brain (the model the parent trained or loaded) before the worker accepts requests: its first
-    # customers would otherwise wait for the embedding model.
-    NLU.load(settings).warm_up()
-    return create_app(settings, open_store(settings.resolved_store_url(), upgrade=False))
+    store = open_store(settings.resolved_store_url(), upgrade=False)
+    # Load the local brain (the model the parent trained or loaded, the shop's words) before the worker accepts
+    # requests: its first customers would otherwise wait for the embedding model.
+    NLU.load(settings).for_store(store).warm_up()
+    return create_app(settings, store)
 
 
 def create_app(

@@ -147,7 +147,7 @@ def _interactive(settings: Settings, commerce: SqlCommerceStore) -> None:
     out = Console()
     with open_checkpointer(settings.resolved_checkpoint_url()) as checkpointer:
         with out.status("Loading the assistant…"):
-            NLU.load(settings).warm_up()
+            NLU.load(settings).for_store(commerce).warm_up()
             service = build_service(settings, commerce, checkpointer)
         conversation_id = service.start(channel="cli")
         shop = escape(ShopProfiles.from_settings(commerce, settings).current().name)

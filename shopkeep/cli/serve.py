@@ -45,7 +45,7 @@ def serve_command(
     with console.status("Warming up the local brain…"):
         # The router always reads messages with the local NLU; loading (or training, once) it now spares the first
         # customer the wait; workers load the model this trained.
-        NLU.load(settings).warm_up()
+        NLU.load(settings).for_store(commerce).warm_up()
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Shopkeep chat on http://{bind_host}:{bind_port}/ · API docs /docs (store {commerce.url})")
     if workers == 1:

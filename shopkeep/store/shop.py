@@ -113,6 +113,12 @@ class ShopRecords:
             tags=list(tag_set),
         )
 
+    def customer_names(self) -> list[tuple[str, str]]:
+        """Every customer's (first, last) name, in the order they were added."""
+        c = t.customers
+        query = select(c.c.first_name, c.c.last_name).order_by(c.c.seq)
+        return [(row.first_name or "", row.last_name or "") for row in self._conn.execute(query)]
+
     def help_pages(self) -> list[HelpPage]:
         """The shop's own help pages, in their order (none: the shop has not imported any)."""
         query = select(t.kb_pages.c.source, t.kb_pages.c.markdown).order_by(t.kb_pages.c.seq)

@@ -32,9 +32,14 @@ def asks_for_answer(reply: str) -> bool:
     return "?" in text and not text.endswith(OPEN_QUESTIONS)
 
 
-@lru_cache(maxsize=4096)
 def analyze(nlu: NLU, text: str) -> NLUResult:
-    """NLU results are pure functions of the text: each message is analyzed once, not at every step."""
+    """NLU results are pure functions of the text and the shop's words: each message is analyzed once, not at
+    every step, until the shop's words change."""
+    return _analyze(nlu, nlu.vocabulary_key(), text)
+
+
+@lru_cache(maxsize=4096)
+def _analyze(nlu: NLU, key: tuple[int, int], text: str) -> NLUResult:
     return nlu.analyze(text)
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -547,7 +547,7 @@ class EntityExtractor:
         options: list[_Candidate] = []
         for i, j, phrase, senses, fuzzy in option_hits:
             start, end = tokens[i].start, tokens[j - 1].end
-            sense = self._pick_sense(senses, phrase, start, in_view, context_set)
+            sense = self._pick_sense(senses, phrase, start, in_view, context_set, self.lexicon.product_type)
             if sense is not None:
                 options.append(
                     _Candidate("option", start, end, sense.value, key=sense.key, score=0.85 if fuzzy else 1.0)
@@ -563,16 +563,20 @@ class EntityExtractor:
 
     @staticmethod
     def _pick_sense(
-        senses: list[OptionSense], phrase: Phrase, start: int, products: list[_Candidate], context: set[str]
+        senses: list[OptionSense],
+        phrase: Phrase,
+        start: int,
+        products: list[_Candidate],
+        context: set[str],
+        type_of: Callable[[str], str],
     ) -> OptionSense | None:
-        # Products named in this message, nearest first, then those under discussion from earlier turns.
+        # The types of the products named in this message, nearest first, then of those under discussion from
+        # earlier turns (senses belong to types: in the demo each product is its own).
         ordered = sorted(products, key=lambda p: abs(p.start - start))
-        viewed: list[str] = []
+        viewed: dict[str, None] = {}
         for product in ordered:
-            for name in (str(product.value), *product.alternatives):
-                if name not in viewed:
-                    viewed.append(name)
-        viewed += [name for name in context if name not in viewed]
+            viewed.update(dict.fromkeys(type_of(name) for name in (str(product.value), *product.alternatives)))
+        viewed.update(dict.fromkeys(type_of(name) for name in context))
         for name in viewed:
             mine = [s for s in senses if s.product == name]
             if mine:

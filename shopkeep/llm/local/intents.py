@@ -581,6 +581,13 @@ class IntentClassifier:
         vocabulary.update(w.lower() for w in shop_words)
         return cls(taxonomy, embedder, artifacts, SpellingNormalizer(vocabulary))
 
+    def with_shop_words(self, shop_words: Iterable[str]) -> IntentClassifier:
+        """The same trained model with another shop's words known to the spelling normalizer and the language gate
+        (cheap: nothing is trained or embedded)."""
+        vocabulary = words_of(text for text, _ in self.taxonomy.examples())
+        vocabulary.update(w.lower() for w in shop_words)
+        return IntentClassifier(self.taxonomy, self._embedder, self._artifacts, SpellingNormalizer(vocabulary))
+
     @staticmethod
     def cache_key(taxonomy: IntentTaxonomy, embedder: Embedder, config: TrainingConfig) -> str:
         material = f"v{MODEL_VERSION}|{taxonomy.fingerprint}|{embedder.name}|{config.key()}"

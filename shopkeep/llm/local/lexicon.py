@@ -1,11 +1,15 @@
-"""The shop's words for the entity extractor: product types and their aliases, option values with their keys and
-synonyms, and customer first and last names.
+"""The shop's words for the entity extractor: product types and their aliases, product names, option values with
+their keys and synonyms, brands and tags (as known words), and customer first and last names.
 
-Built once from the catalog (products and their variants' options) plus the curated catalog vocabulary under
-``data/catalog`` (the same aliases and option synonyms catalog search reads), and the customers' names, which
-are only a hint for recognising names: a customer who is not in the data is still recognised by the cue words.
-Phrases are compared as canonical tokens (``canonical_tokens``): case, hyphens, plurals of units and spellings
-("gray"/"grey", "16 GB"/"16GB", "1.5 liters"/"1.5L") do not matter.
+Built from whatever catalog the store holds (``from_catalog``; ``vocabulary.StoreLexicon`` rebuilds it when the
+store's catalog changes), read the way catalog search reads it: products are grouped into types by
+``retrieval.query.product_type_names`` (a product's own type, else its name, as search groups them), and the
+curated vocabulary under ``data/catalog`` adds aliases and option synonyms where a shop's types and options have
+them. In the demo every product is its own type ("T-Shirt"); in a shop of its own a type ("Shirts") names all its
+products ("Linen Shirt", "Oxford Shirt") and each product's own name names it alone. The customers' names are only
+a hint for recognising names: a customer who is not in the data is still recognised by the cue words. Phrases are
+compared as canonical tokens (``canonical_tokens``): case, hyphens, plurals of units and spellings ("gray"/"grey",
+"16 GB"/"16GB", "1.5 liters"/"1.5L") do not matter.
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ from shopkeep.domain import Product
 # and options exactly as catalog search does, so it shares them rather than keeping a second copy.
 from shopkeep.retrieval._terms import CatalogTerms, load_catalog_terms
 from shopkeep.retrieval._text import NUMBER, canonical_tokens, word_set
+from shopkeep.retrieval.query import product_type_names
 
 Phrase = tuple[str, ...]
 
 MAX_PHRASE_TOKENS = 6
+MAX_NAMED = 12
+"""How many products a type phrase lists (the first is the entity's value, the others its alternatives):
+a type of a large catalog has thousands, and a customer who names only the type is searching, not pointing."""
 
 # Extra product names customers use in chat, on top of data/catalog/aliases.yaml.
 _CHAT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -54,9 +62,10 @@ GENERIC_VALUE_WORDS = word_set("""
 
 @dataclass(frozen=True, slots=True)
 class OptionSense:
-    """One meaning of an option phrase: product ``product`` has option ``key`` = ``value``."""
+    """One meaning of an option phrase: products of type ``product`` have option ``key`` = ``value``."""
 
     product: str
+    """The product type (in the demo, the product's name: each product is its own type)."""
     key: str
     value: str
     explicit: bool
@@ -69,10 +78,21 @@ class ShopLexicon:
 
     product_names: list[str]
     product_phrases: dict[Phrase, list[str]] = field(default_factory=dict)
+    """Phrase -> the product names it names (at most ``MAX_NAMED``: a type's first products)."""
     option_phrases: dict[Phrase, list[OptionSense]] = field(default_factory=dict)
     product_options: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """Product type -> option key -> values."""
+    type_of: dict[str, str] = field(default_factory=dict)
+    """Product name -> its product type."""
     first_names: frozenset[str] = frozenset()
     last_names: frozenset[str] = frozenset()
+    extra_words: frozenset[str] = frozenset()
+    """Words of the shop's brands and tags: known to the spelling normalizer, though they name no product by
+    themselves (a brand is often the shop's own name, and a question about the shop is not about a product)."""
+
+    def product_type(self, name: str) -> str:
+        """The type of a product name (a name the catalog does not have is its own type)."""
+        return self.type_of.get(name, name)
 
     @property
     def vocabulary(self) -> set[str]:
@@ -84,7 +104,7 @@ class ShopLexicon:
 
     def words(self) -> list[str]:
         """Shop words for the spelling normalizer: phrase tokens and names (lower case)."""
-        return sorted(self.vocabulary | self.first_names | self.last_names)
+        return sorted(self.vocabulary | self.first_names | self.last_names | self.extra_words)
 
     @classmethod
     def from_catalog(
@@ -97,35 +117,56 @@ class ShopLexicon:
         """The lexicon of a catalog; ``names`` are (first, last) pairs of known customers."""
         terms = terms if terms is not None else load_catalog_terms()
         lexicon = cls(product_names=[])
+        type_names = product_type_names(products, terms=terms)
+        by_type: dict[str, list[str]] = {}
+        words: set[str] = set()
         for product in products:
-            if product.name not in lexicon.product_options:
-                lexicon.product_names.append(product.name)
-                lexicon.product_options[product.name] = {}
-            by_key = lexicon.product_options[product.name]
+            name, kind = product.name, type_names[product.product_id]
+            if name not in lexicon.type_of:
+                lexicon.product_names.append(name)
+                lexicon.type_of[name] = kind
+                by_type.setdefault(kind, []).append(name)
+            words.update(product.tags)
+            if product.brand:
+                words.add(product.brand)
+            by_key = lexicon.product_options.setdefault(kind, {})
             for variant in product.variants.values():
                 for key, value in variant.options.items():
                     found = by_key.setdefault(key, [])
                     if value not in found:
                         found.append(value)
+        for kind, members in by_type.items():
+            extra = terms.products[kind].aliases if kind in terms.products else []
+            for alias in (kind, *extra, *_CHAT_ALIASES.get(kind, ())):
+                lexicon._name(alias, members)
         for name in lexicon.product_names:
-            extra = terms.products[name].aliases if name in terms.products else []
-            for alias in (name, *extra, *_CHAT_ALIASES.get(name, ())):
-                phrase = canonical_tokens(alias)
-                for form in (phrase, _plural(phrase)):
-                    if form and name not in lexicon.product_phrases.setdefault(form, []):
-                        lexicon.product_phrases[form].append(name)
-        for name, by_key in lexicon.product_options.items():
+            lexicon._name(name, [name])
+        for kind, by_key in lexicon.product_options.items():
             for key, values in by_key.items():
                 heads = _heads(key, terms)
                 for value in values:
                     for phrase, explicit in _value_phrases(key, value, heads, terms):
                         senses = lexicon.option_phrases.setdefault(phrase, [])
-                        if not any(s.product == name and s.key == key and s.value == value for s in senses):
-                            senses.append(OptionSense(name, key, value, explicit))
+                        if not any(s.product == kind and s.key == key and s.value == value for s in senses):
+                            senses.append(OptionSense(kind, key, value, explicit))
         pairs = list(names)
         lexicon.first_names = frozenset(first.lower() for first, _ in pairs if first)
         lexicon.last_names = frozenset(last.lower() for _, last in pairs if last)
+        lexicon.extra_words = frozenset(token for text in words for token in canonical_tokens(text) if token.isalpha())
         return lexicon
+
+    def _name(self, text: str, members: list[str]) -> None:
+        """Let ``text`` (and its plural) name ``members``, after the products it names already."""
+        phrase = canonical_tokens(text)
+        for form in (phrase, _plural(phrase)):
+            if not form:
+                continue
+            named = self.product_phrases.setdefault(form, [])
+            for name in members:
+                if len(named) >= MAX_NAMED:
+                    break
+                if name not in named:
+                    named.append(name)
 
     @classmethod
     def from_tau2_db(cls, path: Path, *, terms: CatalogTerms | None = None) -> ShopLexicon:

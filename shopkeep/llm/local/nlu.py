@@ -1,14 +1,17 @@
 """The NLU façade of the local brain: one call reads a customer message into an intent and entities.
 
 ``NLU.load(settings)`` returns the process-wide instance for those settings' data and cache directories. It is
-cheap: the entity lexicon, the embedding model and the intent classifier are built on first use (``analyze``,
-``warm_up``), once, under a lock, so CLI commands that never analyze a message never pay for them.
+cheap: the embedding model and the intent classifier are built on first use (``analyze``, ``warm_up``), once, under
+a lock, so CLI commands that never analyze a message never pay for them. Used alone it reads the demo's product and
+customer words (``data/tau2_retail/db.json``); ``nlu.for_store(store)`` is the same NLU reading the words of the
+shop a store holds, rebuilt when they change (``vocabulary.StoreLexicon``), and is what the running product uses.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -25,9 +28,11 @@ from shopkeep.llm.local.intents import (
     TrainingConfig,
 )
 from shopkeep.llm.local.lexicon import ShopLexicon
+from shopkeep.llm.local.vocabulary import FileLexicon, LexiconSource, StoreLexicon
 from shopkeep.retrieval.embedders.base import Embedder
 from shopkeep.settings import Settings
 from shopkeep.store.seed import demo_db_path
+from shopkeep.store.sql import SqlCommerceStore
 
 __all__ = ["NLU", "Entity", "NLUResult"]
 
@@ -88,7 +93,8 @@ class NLUResult(Frozen):
 
 
 class NLU:
-    """Intent + entities for the local brain. Thread-safe; build once per process with ``NLU.load``."""
+    """Intent + entities for the local brain. Thread-safe; build once per process with ``NLU.load``, and bind it to
+    a store with ``for_store`` (the bound NLU shares the trained classifier and the embedding model)."""
 
     _instances: ClassVar[dict[tuple[Path, Path], NLU]] = {}
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -96,21 +102,24 @@ class NLU:
     def __init__(
         self,
         intents_path: Path,
-        catalog_path: Path,
+        lexicons: Path | LexiconSource,
         cache_dir: Path | None,
         *,
         embedder: Embedder | None = None,
         config: TrainingConfig | None = None,
     ) -> None:
+        """``lexicons``: where the shop's words come from (a τ² ``db.json`` path reads that file's)."""
         self.intents_path = intents_path
-        self.catalog_path = catalog_path
+        self.lexicons: LexiconSource = FileLexicon(lexicons) if isinstance(lexicons, Path) else lexicons
         self.cache_dir = cache_dir
         self._embedder = embedder
         self._config = config
         self._lock = threading.Lock()
+        self._root = self
         self._taxonomy: IntentTaxonomy | None = None
-        self._extractor: EntityExtractor | None = None
-        self._classifier: IntentClassifier | None = None
+        self._base: IntentClassifier | None = None
+        self._reader: _Reader | None = None
+        self._bound: weakref.WeakKeyDictionary[SqlCommerceStore, NLU] = weakref.WeakKeyDictionary()
 
     @classmethod
     def load(cls, settings: Settings) -> NLU:
@@ -126,41 +135,76 @@ class NLU:
                 )
             return found
 
+    def for_store(self, store: SqlCommerceStore, *, max_age_s: float | None = None) -> NLU:
+        """This NLU reading the words of the shop ``store`` holds (one per store and process unless ``max_age_s``,
+        how stale the words may be, is given: see ``StoreLexicon``)."""
+        root = self._root
+        if max_age_s is None:
+            with root._lock:
+                found = root._bound.get(store)
+                if found is None:
+                    found = root._bound[store] = root._with(StoreLexicon(store))
+            return found
+        return root._with(StoreLexicon(store, max_age_s=max_age_s))
+
+    def _with(self, lexicons: LexiconSource) -> NLU:
+        bound = NLU(self.intents_path, lexicons, self.cache_dir, embedder=self._embedder, config=self._config)
+        bound._root = self
+        return bound
+
     # -------------------------------------------------------------------------------------------- components
 
     @property
     def taxonomy(self) -> IntentTaxonomy:
-        if self._taxonomy is None:
-            with self._lock:
-                if self._taxonomy is None:
-                    self._taxonomy = IntentTaxonomy.load(self.intents_path)
-        return self._taxonomy
+        root = self._root
+        if root._taxonomy is None:
+            with root._lock:
+                if root._taxonomy is None:
+                    root._taxonomy = IntentTaxonomy.load(root.intents_path)
+        return root._taxonomy
+
+    def _base_classifier(self) -> IntentClassifier:
+        """The trained classifier without any shop's words (shared by every store's NLU)."""
+        root = self._root
+        if root._base is None:
+            taxonomy = self.taxonomy
+            with root._lock:
+                if root._base is None:
+                    root._base = IntentClassifier.build(
+                        taxonomy, root._embedder or _local_embedder(), cache_dir=root.cache_dir, config=root._config
+                    )
+        return root._base
+
+    def _current(self) -> _Reader:
+        """The extractor and classifier for the shop's words as they are now (rebuilt when they changed)."""
+        lexicon = self.lexicons.current()
+        reader = self._reader
+        if reader is not None and reader.lexicon is lexicon:
+            return reader
+        base = self._base_classifier()
+        with self._lock:
+            reader = self._reader
+            if reader is None or reader.lexicon is not lexicon:
+                generation = reader.generation + 1 if reader is not None else 0
+                classifier = base.with_shop_words(lexicon.words())
+                reader = self._reader = _Reader(lexicon, EntityExtractor(lexicon), classifier, generation)
+            return reader
 
     @property
     def extractor(self) -> EntityExtractor:
-        if self._extractor is None:
-            with self._lock:
-                if self._extractor is None:
-                    self._extractor = EntityExtractor(ShopLexicon.from_tau2_db(self.catalog_path))
-        return self._extractor
+        return self._current().extractor
 
     @property
     def classifier(self) -> IntentClassifier:
-        if self._classifier is None:
-            extractor, taxonomy = self.extractor, self.taxonomy
-            with self._lock:
-                if self._classifier is None:
-                    self._classifier = IntentClassifier.build(
-                        taxonomy,
-                        self._embedder or _local_embedder(),
-                        cache_dir=self.cache_dir,
-                        shop_words=extractor.lexicon.words(),
-                        config=self._config,
-                    )
-        return self._classifier
+        return self._current().classifier
+
+    def vocabulary_key(self) -> tuple[int, int]:
+        """Changes whenever the shop's words do: readings cached under one key stay true until it moves."""
+        return id(self), self._current().generation
 
     def warm_up(self) -> None:
-        """Build everything now (load or train the classifier, load the embedding model) instead of on first use."""
+        """Build everything now (load or train the classifier, load the embedding model, read the shop's words)
+        instead of on first use."""
         self.analyze("hello")
 
     # -------------------------------------------------------------------------------------------------- reading
@@ -171,17 +215,22 @@ class NLU:
 
     def analyze_many(self, texts: Sequence[str], *, context_products: Sequence[str] = ()) -> list[NLUResult]:
         """``analyze`` for many messages, with their embeddings computed in one batch."""
-        entity_lists = [self.extractor.extract(text, context_products=context_products) for text in texts]
+        reader = self._current()
+        entity_lists = [reader.extractor.extract(text, context_products=context_products) for text in texts]
         ignores = [[(e.start, e.end) for e in entities if e.type in _NOT_LANGUAGE] for entities in entity_lists]
-        predictions = self.classifier.predict_many(texts, ignores=ignores)
-        predictions = self._requests_with_identity(texts, entity_lists, predictions)
+        predictions = reader.classifier.predict_many(texts, ignores=ignores)
+        predictions = self._requests_with_identity(reader.classifier, texts, entity_lists, predictions)
         return [
             _result(text, prediction, entities)
             for text, prediction, entities in zip(texts, predictions, entity_lists, strict=True)
         ]
 
     def _requests_with_identity(
-        self, texts: Sequence[str], entity_lists: list[list[Entity]], predictions: list[IntentPrediction]
+        self,
+        classifier: IntentClassifier,
+        texts: Sequence[str],
+        entity_lists: list[list[Entity]],
+        predictions: list[IntentPrediction],
     ) -> list[IntentPrediction]:
         """A request that carries the customer's identity ("checkout please, <email>", "status of #W...? <email>")
         reads as a bare introduction to the classifier, which weighs the email or name most. When the top reading
@@ -198,13 +247,25 @@ class NLU:
         if not pending:
             return predictions
         found = list(predictions)
-        for (n, _), reading in zip(pending, self.classifier.predict_many([r for _, r in pending]), strict=True):
+        for (n, _), reading in zip(pending, classifier.predict_many([r for _, r in pending]), strict=True):
             # identity rides along with requests that need it: tool flows ("you'll find my account under <email>"
             # reads as a sign-up question without the email, but it only introduces the customer)
             needs_identity = self.taxonomy.handling_for(reading.intent) == "tool_flow"
             if reading.intent != IDENTITY_INTENT and needs_identity and not reading.clarify:
                 found[n] = reading
         return found
+
+
+class _Reader:
+    """One shop lexicon with the extractor and classifier built for it; ``generation`` counts rebuilds."""
+
+    def __init__(
+        self, lexicon: ShopLexicon, extractor: EntityExtractor, classifier: IntentClassifier, generation: int
+    ) -> None:
+        self.lexicon = lexicon
+        self.extractor = extractor
+        self.classifier = classifier
+        self.generation = generation
 
 
 def _without(text: str, spans: list[Entity]) -> str | None:
