@@ -1,7 +1,9 @@
 """Conversation scenarios: scripted multi-turn conversations (``tests/scenarios/**/*.yaml``) and their checks.
 
 A scenario names what each turn must do (agent, tools, confirmation, mode, reply text) and what the store must hold
-at the end (see ``tests/scenarios/README.md`` for the format). ``run_scenario`` plays one through a
+at the end (see ``tests/scenarios/README.md`` for the format). It runs on the demo store, or with ``shop: NAME`` on
+the shop of its own that ``shops/NAME/shop.yaml`` describes (``build_shop``: a profile, catalog files, customers and
+help pages, imported as ``shopkeep init`` and the import commands do). ``run_scenario`` plays one through a
 ``ConversationService`` and returns every failed check as a message, so the pytest suite and ``shopkeep eval run
 scenarios`` judge a conversation the same way.
 """
@@ -17,17 +19,51 @@ from typing import Any
 import yaml
 
 from shopkeep.agents.service import ConversationService, TurnResult
+from shopkeep.domain.shop import ShopProfile
 from shopkeep.settings import PROJECT_ROOT
 from shopkeep.store import SqlCommerceStore
 from shopkeep.store.seed import export
 
 SCENARIOS_DIR = PROJECT_ROOT / "tests" / "scenarios"
-KEYS = {"name", "tags", "turns", "store", "unchanged", "new_orders", "cart", "tickets", "xfail"}
+SHOPS = "shops"
+"""The folder (under the scenarios folder) of the shops scenarios may run on instead of the demo."""
+KEYS = {"name", "tags", "turns", "store", "unchanged", "new_orders", "cart", "tickets", "xfail", "shop"}
+SHOP_KEYS = {"name", "currency", "support_hours", "policy", "catalog", "customers", "help"}
 TURN_KEYS = {"agent", "tools", "confirm", "reply_contains", "reply_excludes", "mode"}
 
 
 def scenario_files(directory: Path = SCENARIOS_DIR) -> list[Path]:
-    return sorted(directory.rglob("*.yaml"))
+    return sorted(p for p in directory.rglob("*.yaml") if SHOPS not in p.relative_to(directory).parts)
+
+
+def build_shop(name: str, store: SqlCommerceStore, directory: Path = SCENARIOS_DIR) -> None:
+    """Make ``store`` (empty, or holding anything) the shop ``shops/NAME/shop.yaml`` describes: a new shop with its
+    profile, then its catalog files, customers and help pages imported. Search indexing is the caller's."""
+    from shopkeep.shop.catalog import import_catalog
+    from shopkeep.shop.customers import import_customers
+    from shopkeep.shop.kb import import_help_pages
+    from shopkeep.shop.setup import default_policy, init_shop
+
+    path = directory / SHOPS / name / "shop.yaml"
+    spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    unknown = set(spec) - SHOP_KEYS
+    if unknown:
+        raise ValueError(f"{path}: unknown shop keys {sorted(unknown)}")
+    here = path.parent
+    hours = str(spec.get("support_hours") or "")
+    policy = (here / spec["policy"]).read_text(encoding="utf-8") if spec.get("policy") else ""
+    profile = ShopProfile(
+        name=spec["name"],
+        currency=spec.get("currency", "USD"),
+        support_hours=hours,
+        policy=policy or default_policy(spec["name"], hours),
+    )
+    init_shop(store, profile, force=True)
+    import_catalog(store, [here / file for file in spec.get("catalog", [])])
+    if spec.get("customers"):
+        import_customers(store, here / spec["customers"])
+    if spec.get("help"):
+        import_help_pages(store, here / spec["help"])
 
 
 def scenario_id(path: Path, directory: Path = SCENARIOS_DIR) -> str:
@@ -96,8 +132,9 @@ def _order_summary(order: dict[str, Any]) -> dict[str, Any]:
 def check_store(
     scenario: Mapping[str, Any], store: SqlCommerceStore, conversation_id: str, demo_db: Mapping[str, Any]
 ) -> list[str]:
-    """The final store: changed records field by field, untouched records exactly as in the demo data, the
-    orders placed in the conversation, the conversation's cart and its escalation tickets."""
+    """The final store: changed records field by field, untouched records exactly as in ``demo_db`` (the store's
+    data before the conversation: the demo's, or the scenario's shop's), the orders placed in the conversation, the
+    conversation's cart and its escalation tickets."""
     failures: list[str] = []
     final = export(store)
     _subset(final, scenario.get("store", {}), "store", failures)

@@ -11,9 +11,16 @@ from shopkeep.domain import Address
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
 from shopkeep.llm.local.policies.base import Call, Say, Step
+from shopkeep.llm.local.policies.checkout import (
+    ASK_GUEST_ADDRESS,
+    ASK_GUEST_CARD,
+    ASK_GUEST_EMAIL,
+    ASK_GUEST_NAME,
+    ASK_IDENTITY_OR_GUEST,
+    EMPTY_CART,
+    KNOWN_GUEST,
+)
 from shopkeep.llm.local.policies.checkout import DECLINED as DECLINED_REPLY
-from shopkeep.llm.local.policies.checkout import EMPTY_CART
-from shopkeep.llm.local.policies.identity import ASK_IDENTITY
 from shopkeep.tools._pricing import SHIPPING
 from shopkeep.tools.checkout import (
     CheckoutQuote,
@@ -122,7 +129,7 @@ def checkout_tools(**extra: Any) -> dict[str, Any]:
 def verified(nlu: NLU, text: str = "I'd like to check out") -> Conversation:
     talk = Conversation().user(text)
     _, reply = talk.run(checkout, nlu, {})
-    assert reply.text == ASK_IDENTITY
+    assert reply.text == ASK_IDENTITY_OR_GUEST
     talk.user(f"it's {EMMA_EMAIL}")
     return talk
 
@@ -298,3 +305,44 @@ def test_a_refused_checkout_asks_for_other_choices_instead_of_retrying(nlu: NLU)
     assert calls == []
     assert reply.text.endswith("Which shipping speed or payment method should I use instead?")
     assert f"PayPal ({PAYPAL})" in reply.text
+
+
+def test_a_guest_gives_email_name_address_and_a_card_then_gets_the_same_proposal(nlu: NLU) -> None:
+    talk = Conversation().user("I'd like to check out as a guest")
+    calls, reply = talk.run(checkout, nlu, {})
+    assert calls == [] and reply.text == ASK_GUEST_EMAIL
+    talk.user("ines.moreau@example.fr")
+    unknown = ToolError("Error: User not found")
+    calls, reply = talk.run(checkout, nlu, checkout_tools(find_user_id_by_email=unknown))
+    assert [c.name for c in calls] == ["find_user_id_by_email", "view_cart"]
+    assert reply.text == ASK_GUEST_NAME
+    talk.user("Ines Moreau")
+    assert said(talk.run(checkout, nlu, {})[1]) == ASK_GUEST_ADDRESS
+    talk.user("41 Orchard Lane, Portland OR 97205")
+    calls, _ = talk.run(checkout, nlu, checkout_tools())
+    assert [c.name for c in calls] == ["list_shipping_options"]
+    talk.user("standard")
+    calls, reply = talk.run(checkout, nlu, checkout_tools())
+    assert calls == [] and reply.text == ASK_GUEST_CARD  # a guest has no saved methods to list
+    talk.user(f"my card [visa card ending 4242, vault token {TOKEN}]")
+    guest = {"email": "ines.moreau@example.fr", "first_name": "Ines", "last_name": "Moreau"}
+    address = {"address1": "41 Orchard Lane", "address2": "", "city": "Portland", "state": "OR", "zip": "97205"}
+    args = {"shipping_method": "standard", "payment_method_id": TOKEN, "promo_code": "", **address, "country": "USA"}
+    assert talk.decide(checkout, nlu) == Call("propose_checkout", {**args, **guest})
+    talk.tool("propose_checkout", {**args, **guest}, quote(args, "q-guest"))
+    assert talk.decide(checkout, nlu) == Call("place_order", {"quote_id": "q-guest", **args, **guest})
+
+
+def test_a_would_be_guest_whose_email_has_an_account_checks_out_as_that_customer(nlu: NLU) -> None:
+    talk = Conversation().user("checkout please")
+    assert said(talk.run(checkout, nlu, {})[1]) == ASK_IDENTITY_OR_GUEST
+    talk.user("I don't have an account")
+    assert said(talk.run(checkout, nlu, {})[1]) == ASK_GUEST_EMAIL
+    talk.user(f"it's {EMMA_EMAIL}")
+    calls, reply = talk.run(checkout, nlu, checkout_tools())
+    assert [c.name for c in calls] == ["find_user_id_by_email", "view_cart", "list_shipping_options"]
+    assert reply.text.startswith(KNOWN_GUEST)
+    talk.user("standard")
+    calls, reply = talk.run(checkout, nlu, checkout_tools())
+    assert [c.name for c in calls] == ["list_payment_methods"]  # their saved methods: a customer, not a guest
+    assert not reply.text.startswith(KNOWN_GUEST)

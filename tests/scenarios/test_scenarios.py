@@ -1,14 +1,15 @@
 """Scripted multi-turn conversations (tests/scenarios/**/*.yaml) through the real service and local brain.
 
-One NLU per session; every scenario gets a fresh copy of the seeded demo store, indexed for catalog and knowledge
-search (the index is built once per session). See README.md for the format; the checks live in
-``shopkeep.evals.scenarios`` (``shopkeep eval run scenarios`` judges them the same way).
+One NLU per session; every scenario gets a fresh copy of the seeded demo store, or of its own shop (``shop:``, built
+from ``shops/NAME``), indexed for catalog and knowledge search (each index is built once per session). See README.md
+for the format; the checks live in ``shopkeep.evals.scenarios`` (``shopkeep eval run scenarios`` judges the demo's
+the same way).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ import pytest
 
 from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
-from shopkeep.evals.scenarios import load_scenario, run_scenario, scenario_files, scenario_id
+from shopkeep.evals.scenarios import build_shop, load_scenario, run_scenario, scenario_files, scenario_id
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.settings import Settings
-from shopkeep.store import SqlCommerceStore
+from shopkeep.store import open_store
+from shopkeep.store.seed import export
 from tests.conftest import TAU2_DIR, fresh_sqlite_store
 
 HERE = Path(__file__).parent
@@ -32,17 +34,34 @@ def demo_db() -> dict[str, Any]:
     return data
 
 
-@pytest.fixture
-def store(indexed_sqlite_template: Path, tmp_path: Path) -> Iterator[SqlCommerceStore]:
-    opened = fresh_sqlite_store(indexed_sqlite_template, tmp_path)
-    yield opened
-    opened.close()
+ShopTemplate = tuple[Path, dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def shop_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], ShopTemplate]:
+    """A shop of its own (``shops/NAME``), built and indexed once per session: its SQLite file, copied for every
+    scenario, and its data before any conversation (what ``unchanged`` and ``new_orders`` compare with)."""
+    from shopkeep.retrieval.embedders import LocalEmbedder
+    from shopkeep.retrieval.search import CatalogSearch
+
+    built: dict[str, ShopTemplate] = {}
+
+    def template(name: str) -> ShopTemplate:
+        if name not in built:
+            path = tmp_path_factory.mktemp(f"shop-{name}") / "shop.db"
+            store = open_store(f"sqlite:///{path}")
+            build_shop(name, store, HERE)
+            CatalogSearch(store, LocalEmbedder()).index_documents()
+            built[name] = (path, export(store))
+            store.close()
+        return built[name]
+
+    return template
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[scenario_id(p, HERE) for p in SCENARIOS])
 def test_scenario(
     path: Path,
-    store: SqlCommerceStore,
     tmp_path: Path,
     nlu: NLU,
     demo_db: dict[str, Any],
@@ -52,8 +71,16 @@ def test_scenario(
     if scenario.get("xfail"):
         # A known brain bug: the scenario is the spec. Strict, so a fixed brain fails here until the mark goes.
         request.applymarker(pytest.mark.xfail(strict=True, reason=str(scenario["xfail"])))
+    if scenario.get("shop"):
+        template, before = request.getfixturevalue("shop_templates")(str(scenario["shop"]))
+    else:
+        template, before = request.getfixturevalue("indexed_sqlite_template"), demo_db
+    store = fresh_sqlite_store(template, tmp_path)
     settings = Settings(var_dir=tmp_path)
-    with open_checkpointer(f"sqlite:///{tmp_path / 'checkpoints.db'}") as checkpointer:
-        service = build_service(settings, store, checkpointer, nlu=nlu)
-        run = run_scenario(scenario, service, store, demo_db)
+    try:
+        with open_checkpointer(f"sqlite:///{tmp_path / 'checkpoints.db'}") as checkpointer:
+            service = build_service(settings, store, checkpointer, nlu=nlu)
+            run = run_scenario(scenario, service, store, before)
+    finally:
+        store.close()
     assert run.passed, "\n".join(run.failures)

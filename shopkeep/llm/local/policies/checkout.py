@@ -7,6 +7,11 @@ that exact quote goes to the graph, which shows the summary and runs it only on 
 price changed in between, the order fails before any charge and the checkout is priced and proposed again.
 
 "I want to buy the water bottle" starts a checkout too: the product goes into the cart first (the cart's add flow).
+
+A customer without an account checks out as a **guest** ("as a guest", "I don't have an account"): their email
+first, which is looked up (an email the shop knows verifies that customer, who then checks out as themselves), then
+their first and last name, the delivery address and a card typed in the chat; the quote, the proposal and the
+explicit yes are the same, and placing the order creates their account.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import cart, support
 from shopkeep.llm.local.policies._shop import ShopTask, cart_since, leaves, money, named_products, since
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
-from shopkeep.llm.local.policies.identity import identify
+from shopkeep.llm.local.policies.identity import ASK_IDENTITY, NOT_FOUND, identify
 
 CHECKOUT_INTENTS = frozenset({"checkout", "place_order"})
 NEW_TASK_CONFIDENCE = 0.6
@@ -50,6 +55,28 @@ BARE_CODE = re.compile(r"\b[A-Z]{3,}[0-9]{1,4}\b")
 NOT_A_CODE = frozenset({"email", "order_id", "address", "person_name", "zip", "payment_method", "user_id", "item_id"})
 NOT_CODES = frozenset({"please", "for", "and", "the", "no", "none", "yet", "thanks", "thank", "too", "also", "either"})
 
+GUEST = re.compile(
+    r"\bguests?\b|\bwithout (?:an?|creating an?|making an?|signing up for an?) ?account\b|\bno account\b|"
+    r"\b(?:don'?t|do not|dont) have an? (?:account|login)\b|\bnot (?:a )?registered\b",
+    re.IGNORECASE,
+)
+GUEST_OFFER = "If you don't have an account, you can also check out as a guest."
+ASK_IDENTITY_OR_GUEST = f"{ASK_IDENTITY} {GUEST_OFFER}"
+ASK_GUEST_EMAIL = (
+    "Sure, you can check out as a guest. What email address should the order confirmation go to? (If it already "
+    "has an account with us, I'll find it.)"
+)
+KNOWN_GUEST = "That email already has an account with us, so I found it and you're checking out as that customer."
+ASK_GUEST_NAME = "Thanks. What is your first and last name?"
+ASK_GUEST_ADDRESS = "Where should we deliver the order? Please give the street address, city, state and zip code."
+ASK_GUEST_CARD = (
+    "Which card would you like to pay with? You can type its number here; it is replaced by a secure token before "
+    "I see it."
+)
+_BARE_NAME = re.compile(
+    r"^\s*(?:it'?s\s+|i'?m\s+)?(?P<first>[^\W\d_][\w'-]*)\s+(?P<last>[^\W\d_][\w' -]*?)\s*[.!]?\s*$", re.IGNORECASE
+)
+
 
 def decide(dialog: Dialog) -> Step:
     event = dialog.just_ran_tool
@@ -74,8 +101,18 @@ def decide(dialog: Dialog) -> Step:
 
 
 def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
-    step = identify(dialog)
+    step = _checkout_step(dialog, first, task)
+    if isinstance(step, Say) and _guest_found_account(dialog, first):
+        return Say(f"{KNOWN_GUEST} {step.text}")
+    return step
+
+
+def _checkout_step(dialog: Dialog, first: Turn, task: Turn) -> Step:
+    guest = _as_guest(dialog, first)
+    step = _guest_email(dialog, first) if guest else identify(dialog)
     if step is not None:
+        if isinstance(step, Say) and step.text in (ASK_IDENTITY, NOT_FOUND):
+            return Say(f"{step.text} {GUEST_OFFER}")
         return step
     if task.nlu.intent == "place_order" and named_products(task):
         added = since(dialog, "add_to_cart", task.index)
@@ -87,10 +124,16 @@ def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
     if not current.data["lines"]:
         return Say(EMPTY_CART)
     turns = [t for t in dialog.turns if t.index >= first.index]
+    details: dict[str, str] = {}
+    if guest:
+        found = _guest_details(dialog, first)
+        if not isinstance(found, dict):
+            return found
+        details = found
     shipping = _shipping(turns)
     if shipping is None:
         return _ask_shipping(dialog, first)
-    payment = _payment(dialog, turns)
+    payment = _guest_card(turns) if guest else _payment(dialog, turns)
     if not isinstance(payment, str):
         return payment
     promo = _promo(dialog, turns, first)
@@ -100,7 +143,74 @@ def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
     address = slots.address_from(dialog, first.index)
     if address is not None:
         args.update(address)
+    args.update(details)
     return _propose_then_place(dialog, args)
+
+
+# checking out as a guest -----------------------------------------------------------------------------------------
+
+
+def _as_guest(dialog: Dialog, first: Turn) -> bool:
+    """The customer, not verified, asked to check out without an account (in this checkout, or just before it)."""
+    if dialog.customer_id is not None:
+        return False
+    return _asked_as_guest(dialog, first)
+
+
+def _asked_as_guest(dialog: Dialog, first: Turn) -> bool:
+    return any(GUEST.search(t.text) for t in dialog.turns if t.index >= first.index)
+
+
+def _guest_email(dialog: Dialog, first: Turn) -> Step | None:
+    """The guest's email, looked up once: an account the shop has is that customer's (the look-up verifies them and
+    the checkout goes on as theirs); None when the email is new, so the guest goes on."""
+    emails = [str(e.value) for e in dialog.entities("email", first.index)]
+    if not emails:
+        return Say(ASK_GUEST_EMAIL)
+    if dialog.tried("find_user_id_by_email", email=emails[-1]) is None:
+        return Call("find_user_id_by_email", {"email": emails[-1]})
+    return None
+
+
+def _guest_found_account(dialog: Dialog, first: Turn) -> bool:
+    """The email a would-be guest gave was found in this message: they check out as that customer now."""
+    now = dialog.turns[-1].index
+    found = [e for e in dialog.results("find_user_id_by_email") if e.index > now]
+    return bool(found) and _asked_as_guest(dialog, first)
+
+
+def _guest_name(dialog: Dialog, first: Turn) -> tuple[str, str] | None:
+    """The guest's first and last name: a name the customer gave, or the answer to the question for it."""
+    for turn in reversed([t for t in dialog.turns if t.index >= first.index]):
+        for entity in reversed(turn.nlu.entities_of("person_name")):
+            value = entity.value
+            if isinstance(value, dict) and value.get("first_name") and value.get("last_name"):
+                return str(value["first_name"]), str(value["last_name"])
+        if turn.question == ASK_GUEST_NAME and not turn.nlu.entities_of("email"):
+            bare = _BARE_NAME.match(turn.text)
+            if bare is not None:
+                return bare.group("first"), bare.group("last").strip()
+    return None
+
+
+def _guest_details(dialog: Dialog, first: Turn) -> dict[str, str] | Step:
+    """Who the guest is (email, first and last name) once they gave a delivery address; else the next question."""
+    email = str(dialog.entities("email", first.index)[-1].value)
+    name = _guest_name(dialog, first)
+    if name is None:
+        return Say(ASK_GUEST_NAME)
+    if slots.address_from(dialog, first.index) is None:
+        return Say(ASK_GUEST_ADDRESS)
+    return {"email": email, "first_name": name[0], "last_name": name[1]}
+
+
+def _guest_card(turns: list[Turn]) -> str | Step:
+    """A guest pays with a card typed in this chat (nobody's saved method): its vault token."""
+    for turn in reversed(turns):
+        token = VAULT_TOKEN.search(turn.text)
+        if token:
+            return token.group(1)
+    return Say(ASK_GUEST_CARD)
 
 
 # the checkout session ------------------------------------------------------------------------------------------
@@ -116,6 +226,7 @@ def _starts(turn: Turn) -> bool:
 def _has_checkout_details(turn: Turn) -> bool:
     return (
         any(pattern.search(turn.text) for _, pattern in SHIPPING_WORDS)
+        or bool(GUEST.search(turn.text))
         or bool(VAULT_TOKEN.search(turn.text))
         or any(e.type in ("payment_method", "address") for e in turn.nlu.entities)
         or _code_in(turn) is not None
