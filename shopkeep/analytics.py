@@ -6,8 +6,8 @@ Oracle) and the escalation tickets; the figures are counted here:
 - conversations per day (by the day a conversation started, UTC);
 - containment: conversations with a reply and no hand-off to a person, over those where the customer wrote;
 - escalation rate, and the tickets' reasons;
-- conversion: conversations where an order was placed; revenue is not in the events (tool outputs are not stored),
-  so it is not reported;
+- conversion: conversations where an order was placed; orders, revenue, mean order value and revenue per
+  conversation (per currency, exact, as strings) from the ``order`` events (what each placed order charged);
 - top intents (of the replies);
 - questions the assistant could not answer: customer messages answered as out of scope, or whose knowledge lookup
   failed (the knowledge gaps to write next);
@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from shopkeep.store import SqlCommerceStore
 
-KINDS = ("started", "user", "tool", "rail", "assistant")
+KINDS = ("started", "user", "tool", "rail", "assistant", "order")
 HANDOFF_TOOL = "transfer_to_human_agents"
 ORDER_TOOL = "place_order"
 KNOWLEDGE_TOOL = "search_knowledge"
@@ -36,6 +37,13 @@ def _percentile(ordered: list[float], q: float) -> float:
 
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
+
+
+CENT = Decimal("0.01")
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def compute(store: SqlCommerceStore, *, top: int = 10) -> dict[str, Any]:
@@ -51,6 +59,8 @@ def compute(store: SqlCommerceStore, *, top: int = 10) -> dict[str, Any]:
     rails: Counter[str] = Counter()
     unanswered: Counter[str] = Counter()
     latencies: list[float] = []
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    orders: Counter[str] = Counter()
     last_user: dict[str, tuple[str, float]] = {}
     failed_lookup: dict[str, bool] = defaultdict(bool)
     for event in events:
@@ -70,6 +80,10 @@ def compute(store: SqlCommerceStore, *, top: int = 10) -> dict[str, Any]:
                 converted.add(conversation)
             if name == KNOWLEDGE_TOOL and not ok:
                 failed_lookup[conversation] = True
+        elif event.kind == "order":
+            currency = str(event.payload.get("currency") or "?")
+            revenue[currency] += Decimal(str(event.payload.get("value", "0")))
+            orders[currency] += 1
         elif event.kind == "rail":
             rails[str(event.payload.get("rail", "?"))] += 1
         elif event.kind == "assistant":
@@ -90,7 +104,12 @@ def compute(store: SqlCommerceStore, *, top: int = 10) -> dict[str, Any]:
         "escalation_rate": _share(len(escalated & wrote), len(wrote)),
         "escalation_reasons": dict(Counter(t.reason for t in tickets).most_common(top)),
         "conversion": _share(len(converted & wrote), len(wrote)),
-        "revenue_per_conversation": None,
+        "orders": sum(orders.values()),
+        "revenue": {currency: _money(total) for currency, total in sorted(revenue.items())},
+        "order_value": {currency: _money(revenue[currency] / n) for currency, n in sorted(orders.items())},
+        "revenue_per_conversation": {
+            currency: _money(total / len(wrote)) for currency, total in sorted(revenue.items()) if wrote
+        },
         "top_intents": dict(intents.most_common(top)),
         "unanswered": [{"question": q, "count": n} for q, n in unanswered.most_common(top)],
         "rail_trips": dict(rails.most_common()),

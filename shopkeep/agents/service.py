@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -257,6 +258,9 @@ class ConversationService:
         )
         for call in calls:
             self._record(conversation_id, "tool", call.model_dump(), customer)
+            order = placed_order(call)
+            if order is not None:
+                self._record(conversation_id, "order", order, customer)
         trips = (values.get("rail_trips") or [])[trips_before:]
         for trip in trips:
             self._record(conversation_id, "rail", trip, customer)
@@ -323,6 +327,22 @@ class ConversationService:
 
     def _variant(self, conversation_id: str) -> str | None:
         return self._variant_of(conversation_id) if self._variant_of is not None else None
+
+
+PLACE_ORDER = "place_order"
+CENT = Decimal("0.01")
+
+
+def placed_order(call: ToolCallRecord) -> dict[str, str] | None:
+    """The ``order`` event of a call that placed an order: its id, value (what was charged, exact, as a string) and
+    currency; analytics and experiment reports read order values from these events (tool outputs are not stored)."""
+    output = call.output
+    if call.name != PLACE_ORDER or not call.ok or not isinstance(output, dict) or output.get("status") != "placed":
+        return None
+    quote = output.get("quote") or {}
+    charged = output.get("charged")
+    value = Decimal(str(charged if charged is not None else quote.get("total", 0))).quantize(CENT)
+    return {"order_id": str(output.get("order_id")), "value": str(value), "currency": str(quote.get("currency", ""))}
 
 
 def _output(message: ToolMessage) -> Any:

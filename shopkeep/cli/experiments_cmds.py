@@ -31,7 +31,8 @@ def report_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per variant: conversations, resolved without a human, escalated, converted (an order placed), thumbs up among
-    rated conversations (95% Wilson intervals), and mean customer turns of the resolved ones."""
+    rated conversations (95% Wilson intervals), mean customer turns of the resolved ones, mean order value and
+    revenue per conversation (95% bootstrap interval)."""
     from shopkeep.evals.experiments import report
 
     variants = _configured(name)
@@ -43,16 +44,33 @@ def report_command(
     if as_json:
         sys.stdout.write(json.dumps({"experiment": name, "variants": rows}, indent=2) + "\n")
         return
-    table = Table("variant", "conversations", "resolved, no human", "escalated", "converted", "thumbs up", "turns")
+    table = Table(
+        "variant",
+        "conversations",
+        "resolved, no human",
+        "escalated",
+        "converted",
+        "thumbs up",
+        "turns",
+        "order value",
+        "revenue / conversation",
+    )
     for variant, row in rows.items():
         turns = row["turns_to_resolution"]
+        money = row["revenue"].items()
         table.add_row(
             variant,
             str(row["conversations"]),
             *(_rate(row[key]) for key in ("resolved_without_human", "escalated", "converted", "thumbs_up")),
             "-" if turns is None else f"{turns:.1f}",
+            "\n".join(f"{currency} {m['order_value']} ({m['orders']})" for currency, m in money) or "-",
+            "\n".join(
+                f"{currency} {m['per_conversation']} [{m['per_conversation_ci95'][0]}, {m['per_conversation_ci95'][1]}]"
+                for currency, m in money
+            )
+            or "-",
         )
-    Console(width=max(Console().width, 140)).print(table)
+    Console(width=max(Console().width, 180)).print(table)
 
 
 def _rate(rate: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ customer and makes the conversation theirs; later, the returning guest verifies 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -67,6 +68,10 @@ def test_a_guest_checks_out_in_chat_and_comes_back_verified_by_email(tmp_path: P
         (order,) = session.list_orders()
     assert customer.email == "ines.moreau@example.fr" and customer.orders == [order.order_id]
     assert service.values(cid)["customer_id"] == customer.user_id  # the conversation is the new customer's
+    (recorded,) = [e for e in service.transcript(cid) if e.kind == "order"]  # what analytics count revenue from
+    charged = sum((p.amount for p in order.payment_history), Decimal(0))
+    assert recorded.payload == {"order_id": order.order_id, "value": str(charged), "currency": "USD"}
+    assert charged > 0 and recorded.customer_id == customer.user_id
     model.assert_done()
 
     # Another day, another conversation: the returning guest verifies by email and sees the order.

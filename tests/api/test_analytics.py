@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
+from shopkeep.domain import ConversationEvent
 from shopkeep.inbox.accounts import AgentAccounts
 from shopkeep.store import SqlCommerceStore
 from tests.api.test_web_chat import SCREENSHOTS, browser, page, server  # noqa: F401  (fixtures)
@@ -37,12 +39,38 @@ def test_the_figures_come_from_the_conversations_and_need_a_token(
     assert figures["escalation_rate"] == 0.0 and figures["containment"] == 1.0
     assert sum(figures["top_intents"].values()) == 2 * len(MESSAGES)
     assert {"question": "what is the capital of france?", "count": 2} in figures["unanswered"]
-    assert figures["revenue_per_conversation"] is None
+    assert figures["orders"] == 0 and figures["revenue"] == {} and figures["revenue_per_conversation"] == {}
+
+
+def test_revenue_comes_from_the_order_events(client: TestClient, sqlite_store: SqlCommerceStore) -> None:
+    buyer, _, _ = converse(client), converse(client), converse(client)
+    place_orders(sqlite_store, buyer, ["19.99", "5.02"])
+    token = AgentAccounts(sqlite_store).add("ana").token
+    figures = client.get("/v1/analytics", headers={"Authorization": f"Bearer {token}"}).json()
+    assert figures["orders"] == 2
+    assert figures["revenue"] == {"USD": "25.01"}
+    assert figures["order_value"] == {"USD": "12.51"}  # 12.505, rounded half up
+    assert figures["revenue_per_conversation"] == {"USD": "8.34"}  # 25.01 / 3 conversations
+    assert figures["conversion"] == pytest.approx(1 / 3)
+
+
+def place_orders(store: SqlCommerceStore, conversation: str, values: list[str]) -> None:
+    """The events the conversation service records for placed orders: the tool call and its ``order`` event (see
+    test_guest_checkout_graph for a real one)."""
+    with store.session(write=True) as session:
+        for n, value in enumerate(values):
+            tool = {"name": "place_order", "arguments": {}, "ok": True}
+            order = {"order_id": f"#W{n}", "value": value, "currency": "USD"}
+            for kind, payload in (("tool", tool), ("order", order)):
+                event = ConversationEvent(
+                    conversation_id=conversation, kind=kind, payload=payload, created_at=datetime.now(UTC)
+                )
+                session.append_event(event)
 
 
 def test_the_analytics_page_draws_its_charts(page: Page, server: str, sqlite_store: SqlCommerceStore) -> None:  # noqa: F811
     with httpx.Client(base_url=server, timeout=60) as http:
-        converse(http)
+        place_orders(sqlite_store, converse(http), ["42.50"])
     token = AgentAccounts(sqlite_store).add("sam").token
     page.goto(server + "/console/analytics")
     page.locator("#token").fill("wrong")
@@ -56,6 +84,9 @@ def test_the_analytics_page_draws_its_charts(page: Page, server: str, sqlite_sto
         expect(svg).to_be_visible()
         assert svg.locator("rect").count() >= 1, chart
     expect(page.locator("#cards")).to_contain_text("Conversations1")
+    expect(page.locator("#cards")).to_contain_text("Conversion100.0%")
+    expect(page.locator("#cards")).to_contain_text("Revenue per conversationUSD 42.50")
+    expect(page.locator("#cards")).to_contain_text("Mean order valueUSD 42.50")
     expect(page.locator("#unanswered")).to_contain_text("capital of france")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "analytics.png"), full_page=True)

@@ -28,6 +28,7 @@ CONVERSATIONS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]]]] = {
             ("user", {"text": "buy"}),
             ("assistant", {"text": "ok"}),
             ("tool", {"name": "place_order", "ok": True}),
+            ("order", {"order_id": "#W1", "value": "40.00", "currency": "USD"}),
             ("rating", {"value": "up"}),
         ],
     ),
@@ -96,8 +97,35 @@ def test_the_report_counts_outcomes_per_variant(store_url: str) -> None:
     assert control["turns_to_resolution"] == 1.0 and terse["turns_to_resolution"] == 3.0
     # 1 of 2: the Wilson interval by hand, centre (0.5 + 1.92/2) / (1 + 3.84/2) = 0.5, half-width 0.4102
     assert control["converted"]["ci95"] == pytest.approx([0.0945, 0.9055], abs=1e-4)
+    # revenue: control's two conversations are worth 40.00 and 0.00; a bootstrap mean is 0, 20 or 40 with
+    # probabilities 1/4, 1/2, 1/4, so its 2.5 % and 97.5 % percentiles are 0 and 40
+    assert control["revenue"] == {
+        "USD": {
+            "orders": 1,
+            "revenue": "40.00",
+            "order_value": "40.00",
+            "per_conversation": "20.00",
+            "per_conversation_ci95": ["0.00", "40.00"],
+        }
+    }
+    assert terse["revenue"] == {}
     table = runner.invoke(app, ["experiments", "report", "tone", "--store", store_url], env=ENV)
     assert table.exit_code == 0 and "terse" in table.stdout
+    assert "USD 20.00 [0.00, 40.00]" in table.stdout and "USD 40.00 (1)" in table.stdout
+
+
+def test_the_revenue_interval_narrows_with_more_conversations() -> None:
+    from decimal import Decimal
+
+    from shopkeep.evals.experiments import bootstrap_interval
+
+    few = bootstrap_interval([Decimal("10.00"), Decimal("0"), Decimal("30.00"), Decimal("0")])
+    many = bootstrap_interval([Decimal("10.00"), Decimal("0"), Decimal("30.00"), Decimal("0")] * 50)
+    assert few == bootstrap_interval([Decimal("10.00"), Decimal("0"), Decimal("30.00"), Decimal("0")])  # seeded
+    for low, high in (few, many):
+        assert Decimal(low) <= Decimal("10.00") <= Decimal(high)  # the mean is inside
+    assert Decimal(many[1]) - Decimal(many[0]) < Decimal(few[1]) - Decimal(few[0])
+    assert bootstrap_interval([Decimal("7.50")] * 3) == ["7.50", "7.50"]
 
 
 def test_an_experiment_that_is_not_running_is_an_error(store_url: str) -> None:

@@ -39,6 +39,8 @@
   }
 
   const pct = (x) => `${(100 * x).toFixed(1)}%`;
+  // Money comes as exact strings per currency: {"USD": "12.30"}; "-" before any order.
+  const amounts = (byCurrency) => Object.entries(byCurrency || {}).map(([currency, value]) => `${currency} ${value}`).join(" · ") || "-";
 
   function render(data) {
     $("cards").replaceChildren(
@@ -46,6 +48,8 @@
       card("Containment (no human)", pct(data.containment)),
       card("Escalation rate", pct(data.escalation_rate)),
       card("Conversion", pct(data.conversion)),
+      card("Revenue per conversation", amounts(data.revenue_per_conversation)),
+      card("Mean order value", amounts(data.order_value)),
       card("Latency p50 / p90", `${Math.round(data.latency_ms.p50)} / ${Math.round(data.latency_ms.p90)} ms`),
     );
     bars("per-day", "per-day", data.per_day);
