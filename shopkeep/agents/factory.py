@@ -93,13 +93,11 @@ def build_deps(
 
 
 def _screen(settings: Settings, nlu: NLU) -> SharedScreen:
-    """The injection/abuse classifier on the NLU's embedding model (``LocalEmbedder`` shares one loaded model per
-    process), cached next to the NLU's training cache; built on the first message, not here."""
-    from shopkeep.retrieval.embedders.local import LocalEmbedder
-
+    """The injection/abuse classifier on the NLU's embedder (the message is embedded once for both), cached next to
+    the NLU's training cache; built on the first message, not here."""
     cache_dir = nlu.cache_dir.parent / "guardrails" if nlu.cache_dir else None
     train = settings.data_dir / "guardrails" / "train.yaml"
-    return SharedScreen(LocalEmbedder(), train, nlu.intents_path, cache_dir)
+    return SharedScreen(nlu.embedder, train, nlu.intents_path, cache_dir)
 
 
 def conversation_locks(store: CommerceStore) -> ConversationLocks:

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage
 
 from shopkeep.agents.deps import Route
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
-from shopkeep.llm.local.dialog import asks_for_answer
+from shopkeep.llm.local.dialog import analyze, asks_for_answer
 from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.llm.local.policies._shop import ADD_OFFER, CHANGE_QUANTITY
 from shopkeep.llm.local.policies.support import HUMAN_OFFER
@@ -60,7 +60,7 @@ class LocalRouter:
         self._nlu = nlu
 
     def route(self, text: str, state: ConversationState) -> Route:
-        result = self._nlu.analyze(text)
+        result = analyze(self._nlu, text)  # the brain reads the same message: analyzed once
         active = state.get("active_agent")
         asking = _asking_agent(state)
         if (

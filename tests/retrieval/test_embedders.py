@@ -25,7 +25,7 @@ from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 
 from shopkeep.errors import EmbedderRetryableError, EmbedderUnavailableError
-from shopkeep.retrieval.embedders import EmbeddingCache, LocalEmbedder, cache_key, get_embedder
+from shopkeep.retrieval.embedders import EmbeddingCache, LocalEmbedder, RecentEmbeddings, cache_key, get_embedder
 from shopkeep.retrieval.embedders.oci import OciEmbedder
 from shopkeep.retrieval.embedders.openai import OpenAIEmbedder
 from shopkeep.settings import RetrievalSettings, Settings
@@ -225,7 +225,8 @@ def test_oci_needs_a_compartment() -> None:
 
 
 def test_get_embedder_follows_the_settings() -> None:
-    assert isinstance(get_embedder(Settings()), LocalEmbedder)
+    local = get_embedder(Settings())
+    assert isinstance(local, RecentEmbeddings) and isinstance(local.inner, LocalEmbedder)
     openai = get_embedder(Settings(retrieval=RetrievalSettings(embedder="openai", model="text-embedding-3-large")))
     assert isinstance(openai, OpenAIEmbedder) and openai.dimensions == 3072
     with pytest.raises(EmbedderUnavailableError, match="compartment"):

@@ -167,11 +167,11 @@ class NLU:
         """The trained classifier without any shop's words (shared by every store's NLU)."""
         root = self._root
         if root._base is None:
-            taxonomy = self.taxonomy
+            taxonomy, embedder = self.taxonomy, self.embedder
             with root._lock:
                 if root._base is None:
                     root._base = IntentClassifier.build(
-                        taxonomy, root._embedder or _local_embedder(), cache_dir=root.cache_dir, config=root._config
+                        taxonomy, embedder, cache_dir=root.cache_dir, config=root._config
                     )
         return root._base
 
@@ -193,6 +193,16 @@ class NLU:
     @property
     def extractor(self) -> EntityExtractor:
         return self._current().extractor
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model messages are read with (the input screen reads them with the same one)."""
+        root = self._root
+        if root._embedder is None:
+            with root._lock:
+                if root._embedder is None:
+                    root._embedder = _local_embedder()
+        return root._embedder
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -295,5 +305,6 @@ def _result(text: str, prediction: IntentPrediction, entities: list[Entity]) -> 
 
 def _local_embedder() -> Embedder:
     from shopkeep.retrieval.embedders.local import LocalEmbedder
+    from shopkeep.retrieval.embedders.recent import RecentEmbeddings
 
-    return LocalEmbedder()
+    return RecentEmbeddings(LocalEmbedder())  # the screen and search embed the same message: the model runs once

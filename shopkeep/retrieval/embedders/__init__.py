@@ -6,6 +6,7 @@ from shopkeep.errors import EmbedderUnavailableError
 from shopkeep.retrieval.embedders.base import Embedder
 from shopkeep.retrieval.embedders.cache import EmbeddingCache, cache_key
 from shopkeep.retrieval.embedders.local import LocalEmbedder
+from shopkeep.retrieval.embedders.recent import RecentEmbeddings
 from shopkeep.settings import Settings
 
 LOCAL_MODELS = ("", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
@@ -48,7 +49,8 @@ def get_embedder(settings: Settings) -> Embedder:
             f"the local embedder ships only all-MiniLM-L6-v2, not {config.model!r}",
             install="unset SHOPKEEP_RETRIEVAL__MODEL, or choose SHOPKEEP_RETRIEVAL__EMBEDDER=openai|oci",
         )
-    return LocalEmbedder(batch_size=config.batch_size)
+    # Search's query vector is often the customer's message, which the NLU and the input screen embed too.
+    return RecentEmbeddings(LocalEmbedder(batch_size=config.batch_size))
 
 
-__all__ = ["Embedder", "EmbeddingCache", "LocalEmbedder", "cache_key", "get_embedder"]
+__all__ = ["Embedder", "EmbeddingCache", "LocalEmbedder", "RecentEmbeddings", "cache_key", "get_embedder"]
