@@ -6,6 +6,8 @@ authenticated customer. Tool functions take it as their first parameter; it neve
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 import json
 from collections.abc import Callable
@@ -84,7 +86,13 @@ class Tool:
     """Consequential: runs only after the customer's explicit yes to its exact proposal."""
 
     def json_schema(self) -> dict[str, Any]:
-        return self.args_model.model_json_schema()
+        return copy.deepcopy(_json_schema(self.args_model))  # a copy: callers edit theirs (``toolkit.tool_schemas``)
+
+
+@functools.cache
+def _json_schema(args_model: type[BaseModel]) -> dict[str, Any]:
+    """pydantic builds a schema anew on every call (tens of ms for the catalog tools); every specialist step asks."""
+    return args_model.model_json_schema()
 
 
 @dataclass(frozen=True)
