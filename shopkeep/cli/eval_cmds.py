@@ -56,7 +56,10 @@ def run_command(
         int | None, typer.Option("--limit", min=1, help="At most N items per suite (a quick subset).")
     ] = None,
 ) -> None:
-    """Run eval suites and write DIR/results.json (one schema for every suite) and DIR/report.html."""
+    """Run eval suites and write DIR/results.json (one schema for every suite) and DIR/report.html.
+
+    The LLM-judged ragas metrics (faithfulness, answer relevancy, agent goal accuracy) are added when a model is
+    configured (SHOPKEEP_LLM__PROVIDER, or a judge of its own: SHOPKEEP_LLM__AGENTS__JUDGE__PROVIDER / __MODEL)."""
     from shopkeep.evals.results import SUITES
     from shopkeep.evals.run import run_suites
 

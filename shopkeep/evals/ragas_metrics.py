@@ -8,17 +8,43 @@
   calls against a reference list. Scenario files name the tools, not their arguments, so both sides are compared by
   name only there.
 
-The LLM-judged ragas metrics (faithfulness, answer relevancy, agent goal accuracy) need a model; they are not
-computed here. ragas is the optional extra ``shopkeep[ragas]``; its telemetry is switched off before it is imported.
+The LLM-judged ragas metrics need a model, the *judge* (``judge_model``: the configured provider, or the one of
+``SHOPKEEP_LLM__AGENTS__JUDGE__...``), and run only when one is configured:
+
+- ``Faithfulness``: the share of the reply's statements the retrieved passages support (the judge splits the reply
+  into statements, then gives each a verdict against the passages);
+- ``ResponseRelevancy`` (answer relevancy): the judge writes ``STRICTNESS`` questions the reply answers; the score is
+  their mean cosine similarity to the customer's question (local MiniLM embeddings), 0 when the reply is
+  noncommittal;
+- ``AgentGoalAccuracyWithoutReference``: the judge reads the conversation (customer, assistant, tool calls), names
+  the customer's goal and the end state, and says whether the goal was reached (1 or 0).
+
+They are ragas' LangChain-based metrics, because Shopkeep's providers are LangChain chat models (ragas' newer
+metrics take an OpenAI-style client only, which OCI's model is not). A judged figure is the judge's opinion: it
+moves with the judge model and its prompt, so compare runs judged by the same model only.
+
+ragas is the optional extra ``shopkeep[ragas]``; its telemetry is switched off before it is imported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from shopkeep.settings import Settings
+
+STRICTNESS = 3
+"""Questions the judge writes per reply for answer relevancy (ragas' default)."""
+JUDGE_AGENT = "judge"
+"""The agent name whose overrides pick the judge model: ``SHOPKEEP_LLM__AGENTS__JUDGE__MODEL=...``."""
 
 PassageRef = tuple[str, str]
 """(id, text) of a knowledge passage."""
@@ -107,3 +133,103 @@ def tool_call_metrics(
         return {"tool_call_accuracy": float(accuracy.value), "tool_call_f1": float(f1.value)}
 
     return asyncio.run(scores())
+
+
+class TextEmbedder(Protocol):
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def judge_model(settings: Settings) -> BaseChatModel | None:
+    """The model that judges answers and conversations, or None when no model is configured (the offline brain
+    judges nothing). The provider's own model: a judge never falls back to the local brain."""
+    from shopkeep.llm.config import ModelConfig
+    from shopkeep.llm.providers import provider_model
+
+    config = ModelConfig.for_agent(settings.llm, JUDGE_AGENT)
+    if config.provider == "local":
+        return None
+    return provider_model(config).model
+
+
+def judge_name(judge: Any) -> str | None:
+    """The judge's model name, for a run's metadata and notes (None without a judge)."""
+    if judge is None:
+        return None
+    return str(getattr(judge, "model_name", None) or getattr(judge, "model_id", None) or type(judge).__name__)
+
+
+@contextmanager
+def _langchain_wrappers() -> Iterator[None]:
+    # ragas 0.4 deprecates its LangChain wrappers in favour of OpenAI-style clients; Shopkeep's providers are
+    # LangChain chat models (OCI's has no such client), so the wrappers are the way in, and their warning says
+    # nothing we can act on
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Langchain\w*Wrapper is deprecated", category=DeprecationWarning)
+        yield
+
+
+def _finite(scores: dict[str, float]) -> dict[str, float]:
+    """ragas scores NaN when the judge's answer gave it nothing to score (no statements, no questions): left out."""
+    return {name: value for name, value in scores.items() if math.isfinite(value)}
+
+
+def judged_answer_metrics(
+    judge: BaseChatModel, embedder: TextEmbedder, question: str, response: str, contexts: Sequence[str]
+) -> dict[str, float]:
+    """Faithfulness of ``response`` to ``contexts`` and its relevancy to ``question``, by the judge model."""
+    _ragas()
+    from langchain_core.embeddings import Embeddings
+    from ragas.dataset_schema import SingleTurnSample
+    from ragas.embeddings import LangchainEmbeddingsWrapper
+    from ragas.llms import LangchainLLMWrapper
+    from ragas.metrics._answer_relevance import ResponseRelevancy
+    from ragas.metrics._faithfulness import Faithfulness
+
+    class _Embeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text)
+
+    sample = SingleTurnSample(user_input=question, response=response or "-", retrieved_contexts=list(contexts) or [""])
+    with _langchain_wrappers():
+        llm = LangchainLLMWrapper(judge)
+        faithfulness = Faithfulness(llm=llm)
+        relevancy = ResponseRelevancy(
+            llm=llm, embeddings=LangchainEmbeddingsWrapper(_Embeddings()), strictness=STRICTNESS
+        )
+
+    async def scores() -> dict[str, float]:
+        return {
+            "faithfulness": float(await faithfulness.single_turn_ascore(sample)),
+            "answer_relevancy": float(await relevancy.single_turn_ascore(sample)),
+        }
+
+    return _finite(asyncio.run(scores()))
+
+
+def agent_goal_accuracy(
+    judge: BaseChatModel, turns: Sequence[tuple[str, str, Sequence[tuple[str, dict[str, Any], bool]]]]
+) -> dict[str, float]:
+    """Whether the conversation reached the customer's goal, by the judge model (1.0 or 0.0): ``turns`` are
+    (customer message, reply, the turn's calls as (name, arguments, succeeded))."""
+    _ragas()
+    from ragas.dataset_schema import MultiTurnSample
+    from ragas.llms import LangchainLLMWrapper
+    from ragas.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
+    from ragas.metrics._goal_accuracy import AgentGoalAccuracyWithoutReference
+
+    messages: list[HumanMessage | AIMessage | ToolMessage] = []
+    for user, reply, calls in turns:
+        messages.append(HumanMessage(content=user))
+        if calls:
+            messages.append(AIMessage(content="", tool_calls=[ToolCall(name=n, args=dict(a)) for n, a, _ in calls]))
+            messages.extend(ToolMessage(content="succeeded" if ok else "failed") for _, _, ok in calls)
+        messages.append(AIMessage(content=reply or "-"))
+    with _langchain_wrappers():
+        metric = AgentGoalAccuracyWithoutReference(llm=LangchainLLMWrapper(judge))
+    score = asyncio.run(metric.multi_turn_ascore(MultiTurnSample(user_input=messages)))
+    return _finite({"agent_goal_accuracy": float(score)})

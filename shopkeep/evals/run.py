@@ -37,6 +37,7 @@ def brain_settings(settings: Settings, brain: Brain) -> Settings:
 def run_meta(ctx: EvalContext, brain: Brain, suites: Sequence[str]) -> RunMeta:
     """Code, configuration, models and prompt versions of the run (secrets left out)."""
     from shopkeep.agents.factory import prompt_registry
+    from shopkeep.evals.ragas_metrics import judge_name
     from shopkeep.shop.profile import FixedProfile, ShopProfiles
 
     commit, dirty = git_state()
@@ -54,6 +55,7 @@ def run_meta(ctx: EvalContext, brain: Brain, suites: Sequence[str]) -> RunMeta:
         "router": settings.llm.router,
         "embedder": settings.retrieval.embedder,
         "embedding_model": settings.retrieval.model or None,
+        "judge": judge_name(ctx.judge),
     }
     if "nlu" in suites or brain == "local":
         models["nlu_training"] = ctx.nlu.classifier.training_stats
@@ -79,9 +81,13 @@ def run_suites(
     log: Callable[[str], object] = print,
     nlu: NLU | None = None,
     template: StoreTemplate | None = None,
+    judge: Any = None,
 ) -> EvalRun:
     """Run ``suites`` in order and write ``out/results.json`` and ``out/report.html`` (``nlu`` and ``template``:
-    ones already built, see ``EvalContext``)."""
+    ones already built, see ``EvalContext``). ``judge``: the chat model of the LLM-judged ragas metrics; by
+    default the configured one (``ragas_metrics.judge_model``, from ``settings`` as given, so a ``--brain local``
+    run is judged too when a model is configured), none without a model."""
+    from shopkeep.evals import ragas_metrics
     from shopkeep.evals.report import write_report
 
     unknown = [name for name in suites if name not in SUITE_RUNNERS]
@@ -89,8 +95,16 @@ def run_suites(
         raise ValueError(f"unknown suite {unknown[0]!r}: choose from {', '.join(SUITE_RUNNERS)}")
     workdir = Path(tempfile.mkdtemp(prefix="shopkeep-eval-run-"))
     try:
+        if judge is None and ragas_metrics.available():
+            judge = ragas_metrics.judge_model(settings)
         ctx = EvalContext(
-            brain_settings(settings, brain), workdir, limit=limit, log=log, shared_nlu=nlu, shared_template=template
+            brain_settings(settings, brain),
+            workdir,
+            limit=limit,
+            log=log,
+            shared_nlu=nlu,
+            shared_template=template,
+            judge=judge,
         )
         run = EvalRun(meta=run_meta(ctx, brain, suites))
         for name in suites:

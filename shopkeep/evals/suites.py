@@ -45,6 +45,8 @@ class EvalContext:
     """An NLU already loaded (tests share theirs); loaded from the settings otherwise."""
     shared_template: StoreTemplate | None = None
     """A seeded and indexed demo store already built; built in the work folder otherwise."""
+    judge: Any = None
+    """The chat model of the LLM-judged ragas metrics (``ragas_metrics.judge_model``), or None: not computed."""
     _stores: int = field(default=0, init=False)
 
     @cached_property
@@ -284,6 +286,12 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
                     reference=[(f"{case.source}#{case.section}", sections.get(expected, ""))],
                     response=result.reply,
                 )
+                if ctx.judge is not None:
+                    contexts = [str(p.get("text", "")) for p in passages]
+                    embedder = _judge_embedder()
+                    scores |= ragas_metrics.judged_answer_metrics(
+                        ctx.judge, embedder, case.question, result.reply, contexts
+                    )
                 ragas = {f"ragas.{name}": value for name, value in scores.items()}
             items.append(
                 ItemResult(
@@ -318,6 +326,7 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
         notes=[
             "pass: the answering section is among the passages the assistant retrieved for its reply",
             RAGAS_KNOWLEDGE_NOTE if with_ragas else RAGAS_MISSING,
+            *([_judged_note(ctx.judge)] if with_ragas and ctx.judge is not None else []),
         ],
         items=items,
     )
@@ -325,8 +334,26 @@ def run_knowledge(ctx: EvalContext) -> SuiteResult:
 
 RAGAS_KNOWLEDGE_NOTE = (
     "ragas (offline): context precision/recall with the answering section as reference, by string and by id "
-    "(source#section), and the reply's string similarity to that section; LLM-judged metrics need a model"
+    "(source#section), and the reply's string similarity to that section; LLM-judged metrics (faithfulness, answer "
+    "relevancy, agent goal accuracy) only when a judge model is configured"
 )
+
+
+def _judged_note(judge: Any) -> str:
+    from shopkeep.evals.ragas_metrics import judge_name
+
+    return (
+        f"ragas LLM-judged metrics by {judge_name(judge)}: the judge's opinion, which moves with the judge model; "
+        "compare runs judged by the same model only"
+    )
+
+
+def _judge_embedder() -> Any:
+    from shopkeep.retrieval.embedders.local import LocalEmbedder
+
+    return LocalEmbedder()
+
+
 RAGAS_MISSING = "ragas metrics not computed: ragas is not installed (pip install 'shopkeep[ragas]')"
 
 
@@ -372,6 +399,12 @@ def run_scenarios(ctx: EvalContext) -> SuiteResult:
             ]
             scores = ragas_metrics.tool_call_metrics(played, reference)
             metrics = {f"ragas.{name}": value for name, value in scores.items()}
+        if with_ragas and ctx.judge is not None:
+            conversation = [
+                (user, result.reply, [(c.name, c.arguments, c.ok) for c in result.tool_calls])
+                for user, result, _ in run.turns
+            ]
+            metrics |= {f"ragas.{k}": v for k, v in ragas_metrics.agent_goal_accuracy(ctx.judge, conversation).items()}
         details: dict[str, Any] = {"name": scenario.get("name", ""), "failures": run.failures}
         if scenario.get("xfail"):
             details["known_bug"] = str(scenario["xfail"])
@@ -396,6 +429,7 @@ def run_scenarios(ctx: EvalContext) -> SuiteResult:
             "ragas ToolCallAccuracy / ToolCallF1 by tool name on the turns whose tools the file pins"
             if with_ragas
             else RAGAS_MISSING,
+            *([_judged_note(ctx.judge)] if with_ragas and ctx.judge is not None else []),
         ],
         items=items,
     )

@@ -7,6 +7,7 @@ suite reports items, a summary and what its report section draws. The screenshot
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from shopkeep.llm.local.nlu import NLU
 from shopkeep.settings import Settings
 from tests.api.test_web_chat import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.conftest import service_missing
+from tests.support.scripted_model import ScriptedChatModel, say
 
 LIMIT = 2
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # the run plays every suite once: minutes
@@ -140,3 +142,49 @@ def test_the_command_refuses_unknown_suites_and_an_llm_brain_without_a_model() -
     assert result.exit_code == 2 and "unknown suite 'bogus'" in result.output
     result = runner.invoke(app, ["eval", "run", "nlu", "--brain", "llm"], env={"SHOPKEEP_LLM__PROVIDER": "local"})
     assert result.exit_code == 2 and "needs a model" in result.output
+
+
+def test_a_configured_judge_adds_the_llm_judged_ragas_metrics(
+    tmp_path: Path, nlu: NLU, indexed_sqlite_template: Path
+) -> None:
+    """The judge is the strict scripted model (the model boundary): one knowledge question gets faithfulness (2
+    judge calls) and answer relevancy (3), one scenario agent goal accuracy (2); nothing else asks the judge."""
+    answer = json.dumps({"question": "what is your return policy?", "noncommittal": 0})
+    judge = ScriptedChatModel(
+        steps=[
+            say(json.dumps({"statements": ["Items can be returned.", "Returns are free."]})),
+            say(
+                json.dumps(
+                    {
+                        "statements": [
+                            {"statement": "Items can be returned.", "reason": "in the passage", "verdict": 1},
+                            {"statement": "Returns are free.", "reason": "not said", "verdict": 0},
+                        ]
+                    }
+                )
+            ),
+            *[say(answer)] * 3,
+            say(json.dumps({"user_goal": "get help", "end_state": "helped"})),
+            say(json.dumps({"reason": "helped", "verdict": "1"})),
+        ]
+    )
+    run = run_suites(
+        ["knowledge", "scenarios"],
+        Settings(var_dir=tmp_path / "var"),
+        tmp_path / "run",
+        limit=1,
+        log=lambda _: None,
+        nlu=nlu,
+        template=StoreTemplate(indexed_sqlite_template),
+        judge=judge,
+    )
+    judge.assert_done()
+    (knowledge,) = run.suites["knowledge"].items
+    assert knowledge.metrics["ragas.faithfulness"] == 0.5
+    assert 0.0 <= knowledge.metrics["ragas.answer_relevancy"] <= 1.0  # MiniLM cosines of the scripted question
+    (scenario,) = run.suites["scenarios"].items
+    assert scenario.metrics["ragas.agent_goal_accuracy"] == 1.0
+    assert run.suites["scenarios"].summary["ragas.agent_goal_accuracy"] == 1.0
+    assert run.meta.models["judge"] == "ScriptedChatModel"
+    assert any("LLM-judged metrics by ScriptedChatModel" in note for note in run.suites["knowledge"].notes)
+    assert "ragas.faithfulness" in EvalRun.read(tmp_path / "run").suites["knowledge"].summary
