@@ -6,7 +6,18 @@ import os
 
 from rich.console import Console
 
-from bench import catalog_import, input_rails, output_rails, query_parser, retrieval, tokens, tool_rails, tools, turns
+from bench import (
+    catalog_import,
+    http_turns,
+    input_rails,
+    output_rails,
+    query_parser,
+    retrieval,
+    tokens,
+    tool_rails,
+    tools,
+    turns,
+)
 
 
 def main() -> None:
@@ -16,6 +27,7 @@ def main() -> None:
     query_parser.run(console)
     tokens.run(console)
     turns.run(console)
+    http_turns.run()  # what a client sees: a real server, one client, then 2 workers under load
     output_rails.run(console)
     input_rails.run(console)
     tool_rails.run(console, os.environ.get("SHOPKEEP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
