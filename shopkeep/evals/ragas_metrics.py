@@ -32,14 +32,17 @@ import asyncio
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from shopkeep.settings import Settings
+
+T = TypeVar("T")
 
 STRICTNESS = 3
 """Questions the judge writes per reply for answer relevancy (ragas' default)."""
@@ -62,6 +65,17 @@ def _ragas() -> None:
         # after the first read, so reading it here once keeps that ResourceWarning out of every later log line
         warnings.simplefilter("ignore", ResourceWarning)
         get_userid()
+
+
+def _run(scores: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Await ragas' scoring: on this thread, or, when this thread already runs an event loop (a notebook, a sync
+    Playwright session), on a thread of its own, since ``asyncio.run`` cannot nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(scores())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(scores())).result()
 
 
 def available() -> bool:
@@ -102,7 +116,7 @@ def knowledge_metrics(
             "string_similarity": float(similarity.value),
         }
 
-    return asyncio.run(scores())
+    return _run(scores)
 
 
 def tool_call_metrics(
@@ -132,7 +146,7 @@ def tool_call_metrics(
         f1 = await ToolCallF1().ascore(user_input=messages, reference_tool_calls=wanted)
         return {"tool_call_accuracy": float(accuracy.value), "tool_call_f1": float(f1.value)}
 
-    return asyncio.run(scores())
+    return _run(scores)
 
 
 class TextEmbedder(Protocol):
@@ -208,7 +222,7 @@ def judged_answer_metrics(
             "answer_relevancy": float(await relevancy.single_turn_ascore(sample)),
         }
 
-    return _finite(asyncio.run(scores()))
+    return _finite(_run(scores))
 
 
 def agent_goal_accuracy(
@@ -231,5 +245,6 @@ def agent_goal_accuracy(
         messages.append(AIMessage(content=reply or "-"))
     with _langchain_wrappers():
         metric = AgentGoalAccuracyWithoutReference(llm=LangchainLLMWrapper(judge))
-    score = asyncio.run(metric.multi_turn_ascore(MultiTurnSample(user_input=messages)))
+    sample = MultiTurnSample(user_input=messages)
+    score = _run(lambda: metric.multi_turn_ascore(sample))
     return _finite({"agent_goal_accuracy": float(score)})

@@ -3,6 +3,7 @@ ones with a scripted judge model)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Sequence
@@ -150,3 +151,12 @@ def test_no_judge_without_a_configured_model() -> None:
     judged = Settings(llm={"provider": "local", "agents": {"judge": {"provider": "openai", "model": "gpt-x"}}})
     model = ragas_metrics.judge_model(judged)
     assert model is not None and type(model).__name__ == "ChatOpenAI"
+
+
+def test_metrics_are_computed_inside_a_running_event_loop() -> None:
+    """A notebook, or a sync Playwright session in the same thread, runs an event loop: scoring still works."""
+
+    async def inside() -> dict[str, float]:
+        return ragas_metrics.knowledge_metrics(retrieved=[RETURNS], reference=[STANDARD], response="no idea")
+
+    assert asyncio.run(inside())["id_context_recall"] == 0.0
