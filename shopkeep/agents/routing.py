@@ -31,6 +31,9 @@ VERIFYING_AGENTS = frozenset({"orders", "account"})
 
 
 SHOPPING = frozenset({"catalog", "cart"})
+# Questions the policy answers the same for every order: naming one ("is there a fee if I cancel #W...?") does not
+# make them a request to act on it.
+POLICY_ANSWERS = frozenset({"check_cancellation_fee"})
 
 
 def _changes_cart_quantity(result: NLUResult) -> bool:
@@ -85,7 +88,11 @@ class LocalRouter:
             agent = "cart"  # a yes to "Shall I add it to your cart?" is the cart's to carry out
         if active in SHOPPING and agent == "orders" and _changes_cart_quantity(result):
             agent = active  # "change the kettles to 1" while shopping is about the cart, not an order
-        if result.entities_of("order_id") and agent in ("account", "support", "catalog", "cart", "checkout"):
+        if (
+            result.entities_of("order_id")
+            and agent in ("account", "support", "catalog", "cart", "checkout")
+            and result.intent not in POLICY_ANSWERS
+        ):
             agent = "orders"  # a message naming an order is about that order, whatever else it says
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"

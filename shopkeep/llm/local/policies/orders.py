@@ -24,6 +24,7 @@ TASK_OF_INTENT = {
     "change_shipping_address": "order_address",
     "set_up_shipping_address": "user_address",
     "track_order": "track",
+    "delivery_period": "track",  # reaches orders only about an order ("when will #W... get here?"): its status
     "return_items": "return",
     "exchange_items": "exchange",
     "change_payment_method": "payment",
@@ -59,6 +60,7 @@ ACTION_WORDS = {
     "exchange": "exchanged",
 }
 MAX_ORDERS_TO_SCAN = 10
+RETURN_REQUESTED = "return requested"
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,12 @@ def decide(dialog: Dialog) -> Step:
         return _user_address(dialog, task)
     if task.kind == "list":
         return _list_orders(dialog)
+    if (
+        task.kind == "refund_info"
+        and task.turn.nlu.intent == "track_refund"
+        and not slots.order_ids(dialog, task.turn.index)
+    ):
+        return _refunds_of_customer(dialog)
     order_or_step = _target_order(dialog, task)
     if not isinstance(order_or_step, dict):
         return order_or_step
@@ -487,8 +495,17 @@ def _invoice_text(order: dict[str, Any]) -> str:
     )
 
 
+def _refund_payments(order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in order.get("payment_history", []) if p["transaction_type"] == "refund"]
+
+
 def _refund_text(order: dict[str, Any]) -> str:
-    refunds = [p for p in order.get("payment_history", []) if p["transaction_type"] == "refund"]
+    refunds = _refund_payments(order)
+    if not refunds and order["status"] == RETURN_REQUESTED:
+        return (
+            f"Order {order['order_id']} has a return requested: the refund is issued once the returned items arrive "
+            "back with us."
+        )
     if not refunds:
         return f"There are no refunds on order {order['order_id']} (it is {order['status']})."
     total = sum((Decimal(str(r["amount"])) for r in refunds), Decimal("0"))
@@ -498,14 +515,38 @@ def _refund_text(order: dict[str, Any]) -> str:
     )
 
 
-def _list_orders(dialog: Dialog) -> Step:
+def _refunds_of_customer(dialog: Dialog) -> Step:
+    """ "Where is my refund?" with no order named: the refunds on the customer's orders, read from the orders
+    themselves (refund payments, or a return on its way back), rather than asking which order."""
+    orders = _customer_orders(dialog)
+    if not isinstance(orders, list):
+        return orders
+    refunding = [o for o in orders if _refund_payments(o) or o["status"] == RETURN_REQUESTED]
+    if not refunding:
+        listing = "; ".join(f"{o['order_id']} ({o['status']})" for o in orders) or "none"
+        return Say(
+            f"I don't see a refund on any of your orders ({listing}). Refunds are issued when a pending order is "
+            f"cancelled or a returned item arrives back. {ANYTHING_ELSE}"
+        )
+    return Say(" ".join(_refund_text(o) for o in refunding) + " " + ANYTHING_ELSE)
+
+
+def _customer_orders(dialog: Dialog) -> list[dict[str, Any]] | Step:
+    """The customer's orders (the first ``MAX_ORDERS_TO_SCAN``), fetching the next one not seen yet."""
     user = _user(dialog)
     if not isinstance(user, dict):
         return user
-    for order_id in user.get("orders", [])[:MAX_ORDERS_TO_SCAN]:
+    order_ids = list(user.get("orders", []))[:MAX_ORDERS_TO_SCAN]
+    for order_id in order_ids:
         if dialog.order(order_id) is None and dialog.tried("get_order_details", order_id=order_id) is None:
             return Call("get_order_details", {"order_id": order_id})
-    orders = [o for oid in user.get("orders", []) if (o := dialog.order(oid))]
+    return [o for oid in order_ids if (o := dialog.order(oid)) is not None]
+
+
+def _list_orders(dialog: Dialog) -> Step:
+    orders = _customer_orders(dialog)
+    if not isinstance(orders, list):
+        return orders
     if not orders:
         return Say(f"You have no orders yet. {ANYTHING_ELSE}")
     listing = "; ".join(f"{o['order_id']}: {o['status']} ({', '.join(i['name'] for i in o['items'])})" for o in orders)
