@@ -10,6 +10,7 @@ from bench import (
     catalog_import,
     http_turns,
     input_rails,
+    nlu,
     output_rails,
     query_parser,
     retrieval,
@@ -25,6 +26,7 @@ def main() -> None:
     postgres_url = os.environ.get("SHOPKEEP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     tools.run(console, postgres_url)
     query_parser.run(console)
+    nlu.run(console)
     tokens.run(console)
     turns.run(console)
     http_turns.run()  # what a client sees: a real server, one client, then 2 workers under load

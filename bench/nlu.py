@@ -1,7 +1,8 @@
 """The local brain's NLU: start-up (cold: embed and train; warm: load the cache) and per-message latency.
 
-``python -m bench.nlu`` prints the figures. Start-up is timed in fresh processes, so it includes importing torch
-and loading the embedding model, as ``make run`` pays them.
+``python -m bench.nlu`` prints the figures (``--messages-only``: without the start-up, which trains twice). Start-up
+is timed in fresh processes, so it includes importing torch and loading the embedding model, as ``make run`` pays
+them.
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def _start_up(cache_dir: Path) -> tuple[float, float]:
     return float(done.stdout.strip().splitlines()[-1]), cpu
 
 
-def run(console: Console, *, messages: int = 300) -> None:
-    with tempfile.TemporaryDirectory(prefix="shopkeep-nlu-bench-") as tmp:
-        cold = _start_up(Path(tmp))
-        warm = _start_up(Path(tmp))
+def run(console: Console, *, messages: int = 300, start_up: bool = True) -> None:
+    table = Table("NLU", "figure", title="Local brain NLU", title_justify="left")
+    if start_up:
+        with tempfile.TemporaryDirectory(prefix="shopkeep-nlu-bench-") as tmp:
+            cold = _start_up(Path(tmp))
+            warm = _start_up(Path(tmp))
+        table.add_row("start-up, cold (embed the examples + train): wall / CPU", f"{cold[0]:.1f} / {cold[1]:.1f} s")
+        table.add_row("start-up, warm (cached model): wall / CPU", f"{warm[0]:.1f} / {warm[1]:.1f} s")
     from shopkeep.llm.local.nlu import NLU
 
     nlu = NLU.load(Settings())
@@ -56,22 +61,32 @@ def run(console: Console, *, messages: int = 300) -> None:
     lines = (PROJECT_ROOT / "evals" / "nlu" / "test.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines if line.strip()][:messages]
     analyze: list[float] = []
+    analyze_cpu: list[float] = []
     extract: list[float] = []
     for text in texts:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         nlu.analyze(text)
         analyze.append((time.perf_counter() - started) * 1000)
+        analyze_cpu.append((time.process_time() - started_cpu) * 1000)
         started = time.perf_counter()
         nlu.extractor.extract(text)
         extract.append((time.perf_counter() - started) * 1000)
-    table = Table("NLU", "figure", title="Local brain NLU", title_justify="left")
-    table.add_row("start-up, cold (embed 2.5k examples + train): wall / CPU", f"{cold[0]:.1f} / {cold[1]:.1f} s")
-    table.add_row("start-up, warm (cached model): wall / CPU", f"{warm[0]:.1f} / {warm[1]:.1f} s")
-    for name, samples in (("analyze one message", analyze), ("entities only", extract)):
+    table.add_row("training examples (+ noisy copies)", _examples(nlu.classifier.training_stats))
+    # CPU time (all threads of the process) is the cost of a message; wall time grows when others share the machine
+    for name, samples, unit in (
+        ("analyze one message", analyze, "ms"),
+        ("analyze one message, CPU", analyze_cpu, "ms CPU"),
+        ("entities only", extract, "ms"),
+    ):
         p50, p95 = percentiles(samples)
-        table.add_row(f"{name}: p50 / p95 over {len(samples)}", f"{p50:.1f} / {p95:.1f} ms")
+        table.add_row(f"{name}: p50 / p95 over {len(samples)}", f"{p50:.1f} / {p95:.1f} {unit}")
     console.print(table)
 
 
+def _examples(stats: dict[str, float]) -> str:
+    copies = stats.get("noisy_copies", 0.0)
+    return f"{stats.get('examples', 0.0):.0f}" + (f" (+ {copies:.0f})" if copies else "")
+
+
 if __name__ == "__main__":
-    run(Console(width=120))
+    run(Console(width=120), start_up="--messages-only" not in sys.argv[1:])

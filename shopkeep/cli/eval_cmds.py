@@ -368,7 +368,14 @@ def _print_nlu_report(out: Console, title: str, report: NLUReport, top: int) -> 
     )
     summary.add_row("expected calibration error", f"{calibration.ece:.4f}")
     if report.training:
-        summary.add_row("training 5-fold CV accuracy", f"{report.training.get('cv_accuracy', 0.0):.4f}")
+        training = report.training
+        summary.add_row("training 5-fold CV accuracy", f"{training.get('cv_accuracy', 0.0):.4f}")
+        if "cv_false_out_of_scope" in training:
+            # the gate on the out-of-fold predictions: a dev set carved from the training data (with noisy copies)
+            summary.add_row(
+                "training CV: false-out-of-scope rate / out-of-scope recall",
+                f"{training['cv_false_out_of_scope']:.4f} / {training.get('cv_out_of_scope_recall', 0.0):.4f}",
+            )
     out.print(summary)
     worst = Table("intent", "support", "precision", "recall", "F1", title="Weakest intents", title_justify="left")
     for score in sorted(report.per_intent, key=lambda s: (s.f1, s.intent))[:top]:
