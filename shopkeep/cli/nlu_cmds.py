@@ -23,15 +23,27 @@ def classify_command(
     details: Annotated[
         bool, typer.Option("--details", help="Also print the top 3 intents, the clarify flag and its reason.")
     ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="Read products and names as this store's shop has them (default: the demo's)."),
+    ] = None,
 ) -> None:
     """Read messages from stdin, one per line; print one JSON line each: {text, intent, confidence, entities}.
 
     Entity values are strings, numbers, or objects for structured types (address, payment_method, person_name,
-    price_range). Blank lines are skipped. Lines are analyzed in batches, so piping a file is fast.
+    price_range). Blank lines are skipped. Lines are analyzed in batches, so piping a file is fast. Product and
+    option entities are the demo's words, or with ``--store`` those of the shop that store holds, as the running
+    assistant reads them.
     """
     from shopkeep.llm.local.nlu import NLU
 
     nlu = NLU.load(get_settings())
+    shop = None
+    if store is not None:
+        from shopkeep.cli._common import open_cli_store
+
+        shop = open_cli_store(store)  # held here: a store's NLU does not keep its store alive
+        nlu = nlu.for_store(shop)
     batch: list[str] = []
     for raw in sys.stdin:
         line = raw.rstrip("\r\n")
@@ -42,6 +54,8 @@ def classify_command(
             batch = []
     if batch:
         _emit(nlu, batch, details)
+    if shop is not None:
+        shop.close()
 
 
 def _emit(nlu: NLU, texts: list[str], details: bool) -> None:

@@ -10,6 +10,10 @@ from typer.testing import CliRunner
 from shopkeep.cli.main import app
 from shopkeep.evals.nlu import TEST_SET, load_cases
 from shopkeep.llm.local.nlu import NLU
+from shopkeep.shop.catalog import import_catalog
+from shopkeep.shop.setup import init_shop
+from shopkeep.store import open_store
+from tests.shop.conftest import CATALOGS, HARBOR
 
 runner = CliRunner()
 
@@ -42,6 +46,25 @@ def test_classify_prints_one_json_line_per_message(nlu: NLU) -> None:
     assert payment["entities"][0]["value"] == {"kind": "credit_card", "brand": "mastercard", "last_four": "9212"}
     assert address["entities"][0]["value"]["zip"] == "62701"
     assert gibberish["intent"] == "out_of_scope"
+
+
+def test_classify_reads_a_shops_own_words_with_store(nlu: NLU, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'harbor.db'}"
+    store = open_store(url)
+    init_shop(store, HARBOR)
+    import_catalog(store, [CATALOGS / "harbor_products.csv"])
+    store.close()
+    text = "is the saltmarsh linen shirt in tidepool blue?\ndo you have a mechanical keyboard?\n"
+    own = runner.invoke(app, ["nlu", "classify", "--store", url], input=text)
+    assert own.exit_code == 0, own.output
+    shirt, keyboard = [json.loads(line) for line in own.stdout.splitlines()]
+    assert [(e["type"], e["value"]) for e in shirt["entities"]] == [
+        ("product", "Saltmarsh Linen Shirt"),
+        ("option", "Tidepool Blue"),
+    ]
+    assert not [e for e in keyboard["entities"] if e["type"] == "product"]
+    demo = runner.invoke(app, ["nlu", "classify"], input=text)
+    assert [e["value"] for e in json.loads(demo.stdout.splitlines()[1])["entities"]] == ["Mechanical Keyboard"]
 
 
 def test_classify_details(nlu: NLU) -> None:

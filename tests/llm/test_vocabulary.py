@@ -3,7 +3,9 @@ catalog, its customers' names, and nothing of the demo; another process's import
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +116,14 @@ def test_the_running_product_never_reads_the_demo_file(harbor: SqlCommerceStore,
         reply = service.send(conversation, "do you have linen shirts?").reply
     assert "Saltmarsh Linen Shirt" in reply
     assert not (tmp_path / "no-demo").exists()
+
+
+def test_a_store_is_not_kept_alive_by_its_nlu(nlu: NLU, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'gone.db'}")
+    bound = nlu.for_store(store)
+    assert nlu.for_store(store) is bound  # one per store and process
+    gone = weakref.ref(store)
+    store.close()
+    del store
+    gc.collect()
+    assert gone() is None

@@ -23,6 +23,7 @@ start only loads arrays.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import math
@@ -586,7 +587,10 @@ class IntentClassifier:
         (cheap: nothing is trained or embedded)."""
         vocabulary = words_of(text for text, _ in self.taxonomy.examples())
         vocabulary.update(w.lower() for w in shop_words)
-        return IntentClassifier(self.taxonomy, self._embedder, self._artifacts, SpellingNormalizer(vocabulary))
+        shop = copy.copy(self)  # shares the trained arrays
+        shop._speller = SpellingNormalizer(vocabulary)
+        shop._gate = LanguageGate(shop._speller)
+        return shop
 
     @staticmethod
     def cache_key(taxonomy: IntentTaxonomy, embedder: Embedder, config: TrainingConfig) -> str:

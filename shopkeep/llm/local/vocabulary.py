@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Protocol
 
@@ -60,7 +61,8 @@ class StoreLexicon:
     """The lexicon of the catalog and customers a store holds, rebuilt when they change (see the module doc)."""
 
     def __init__(self, store: SqlCommerceStore, *, max_age_s: float = 1.0, terms: CatalogTerms | None = None) -> None:
-        self.store = store
+        # weak: the NLU bound to a store is cached per store (``NLU.for_store``) and must not keep it alive
+        self._store = weakref.ref(store)
         self.max_age_s = max_age_s
         self.refresh_in_background_from = REFRESH_IN_BACKGROUND_FROM
         self._terms = terms
@@ -91,6 +93,13 @@ class StoreLexicon:
                 return built[1]
             self._built = self._build()
             return self._built[1]
+
+    @property
+    def store(self) -> SqlCommerceStore:
+        store = self._store()
+        if store is None:
+            raise RuntimeError("the store of this lexicon is gone")
+        return store
 
     def _key(self) -> _Key:
         with self.store.session() as session:
