@@ -13,18 +13,24 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from shopkeep.retrieval.embedders.base import Embedder
 
-RECENT_SIZE = 2048
+RECENT_SIZE = 512
 """Texts remembered per model: the messages of the turns in flight and a few before, not a document cache
-(documents have the store's ``EmbeddingCache``)."""
+(documents have the store's ``EmbeddingCache``). Kept as float32 arrays: 512 x 384 dimensions is under 1 MB."""
 
-_recent: dict[str, OrderedDict[str, list[float]]] = {}
+_recent: dict[str, OrderedDict[str, npt.NDArray[np.float32]]] = {}
 _lock = threading.Lock()
 
 
 class RecentEmbeddings:
-    """An ``Embedder`` that asks ``inner`` only for texts it has not embedded recently."""
+    """An ``Embedder`` that asks ``inner`` only for texts it has not embedded recently.
+
+    For models whose query vector is their document vector (the local one: ``embed_query`` is one document) and
+    whose vectors are float32, as they are kept so."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -37,14 +43,17 @@ class RecentEmbeddings:
             found = {text: memo[text] for text in texts if text in memo}
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            found.update(zip(missing, self.inner.embed_documents(missing), strict=True))
+            vectors = self.inner.embed_documents(missing)
+            found.update(
+                (text, np.asarray(vector, dtype=np.float32)) for text, vector in zip(missing, vectors, strict=True)
+            )
         with _lock:
             for text in texts:
                 memo[text] = found[text]
                 memo.move_to_end(text)
             while len(memo) > RECENT_SIZE:
                 memo.popitem(last=False)
-        return [list(found[text]) for text in texts]
+        return [found[text].tolist() for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
