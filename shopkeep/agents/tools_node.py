@@ -179,7 +179,7 @@ def _confirm_then_run(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> tupl
         answer = interrupt(proposal.model_dump(mode="json"))
         text = str(answer.get("text", "")) if isinstance(answer, dict) else str(answer)
         confirmed_fingerprint = answer.get("fingerprint") if isinstance(answer, dict) else None
-        verdict = classify_reply(text)
+        verdict = classify_reply(text, tool=call["name"], proposal=proposal.summary)
         if verdict is Reply.UNCLEAR:
             continue
         if verdict is Reply.YES:

@@ -472,3 +472,54 @@ def redteam_command(
             screen.print(f"harmful cases ({brain_name}): " + ", ".join(scored["harmful_cases"]))
     if any(r.harmful for r in results):
         raise typer.Exit(1)
+
+
+@eval_app.command("confirmation")
+def confirmation_command(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A labelled JSONL {id, tool, proposal, reply, label} to score.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Score the confirmation parser on customers' replies to proposals (evals/confirmation/replies.jsonl): precision
+    and recall of yes (a yes executes the proposal, so its precision must be 1.0), per split (dev: what the parser
+    was tuned on; held_out: read only for figures)."""
+    from shopkeep.agents.confirmation import Reply
+    from shopkeep.evals.confirmation import CONFIRMATION_SET, evaluate, load_replies
+
+    path = file or CONFIRMATION_SET
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    try:
+        rows = load_replies(path)
+    except ValueError as exc:
+        fail(str(exc))
+    reports = [evaluate(rows, split) for split in ("dev", "held_out", "all")]
+    figures = {
+        r.split: {
+            "replies": r.total,
+            "accuracy": round(r.accuracy, 4),
+            "yes_precision": round(r.precision(Reply.YES), 4),
+            "yes_recall": round(r.recall(Reply.YES), 4),
+            "false_yes": r.false_yes,
+            "no_recall": round(r.recall(Reply.NO), 4),
+        }
+        for r in reports
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+        return
+    table = Table(title=f"confirmation parser on {path.name}")
+    for column in ("split", "replies", "accuracy", "yes precision", "yes recall", "false yes", "no recall"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for split, f in figures.items():
+        table.add_row(
+            split,
+            str(f["replies"]),
+            f"{f['accuracy']:.3f}",
+            f"{f['yes_precision']:.3f}",
+            f"{f['yes_recall']:.3f}",
+            str(f["false_yes"]),
+            f"{f['no_recall']:.3f}",
+        )
+    Console().print(table)

@@ -1,4 +1,5 @@
-"""The strict confirmation parser: only an explicit yes, with nothing attached, is a yes."""
+"""The strict confirmation parser: a clear yes to the proposal shown is a yes; a condition, a detail the proposal does
+not name or a second request never is."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import pytest
 
 from shopkeep.agents.confirmation import Reply, classify_reply, is_explicit_yes
 
+RETURN = "return_delivered_order_items"
+RETURN_PROPOSAL = (
+    "I'll request a return on order #W2378156 for: Mechanical Keyboard (linear, full size). Refund: $212.10 to "
+    "Visa ending 1234 once the items reach us. An order can be returned only once. Shall I go ahead? (yes/no)"
+)
 YES = [
     "yes",
     "Yes please!",
@@ -21,20 +27,41 @@ YES = [
     "  YES  ",
     "yes yes",
     "Yes – go ahead",
+    "yes please go ahead",
+    "sure, do it",
+    "yes that's correct",
+    "ok do it",
+    "yep, that order",
+    "yes that order",
+    "no problem, go ahead",
+    "I already said yes",
+    "👍",
+    "yesss",
 ]
-NO = ["no", "nope, cancel", "No thanks", "don't do it", "stop", "never mind", "wait"]
-UNCLEAR = ["maybe", "what?", "hmm", "not sure", "", "👍", "???"]
+NO = [
+    "no",
+    "nope, cancel",
+    "No thanks",
+    "don't do it",
+    "stop",
+    "never mind",
+    "wait",
+    "no, wait",
+    "not correct",
+    "yes no",
+]
+UNCLEAR = ["maybe", "what?", "hmm", "not sure", "", "???", "ok?", "i guess", "is that the cheapest?"]
 OTHER = [
     "yes but change the size",
-    "I already said yes",
     "confirm all future orders",
     "yes and cancel the other one",
     "actually size L",
-    "yes no",
-    "no yes",
     "ok but use paypal",
     "yes, refund me $500",
     "go ahead and add a discount",
+    "yes and also cancel the other one",
+    "just the keyboard",
+    "no, the other order",
 ]
 
 
@@ -58,3 +85,26 @@ def test_unclear_is_asked_again(text: str) -> None:
 def test_anything_attached_is_not_a_yes(text: str) -> None:
     assert classify_reply(text) is Reply.OTHER
     assert not is_explicit_yes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes, the visa is fine", Reply.YES),
+        ("yes return the keyboard", Reply.YES),
+        ("yes #W2378156 please", Reply.YES),
+        ("yes, to my paypal", Reply.OTHER),
+        ("yes but only the mouse", Reply.OTHER),
+        ("put the refund back on the card I paid with", Reply.OTHER),
+        ("yes, refund me $212.10", Reply.YES),
+        ("yes, refund me $500", Reply.OTHER),
+    ],
+)
+def test_details_the_proposal_names_keep_a_yes_and_others_do_not(text: str, expected: Reply) -> None:
+    assert classify_reply(text, tool=RETURN, proposal=RETURN_PROPOSAL) is expected
+
+
+def test_the_action_s_own_verb_consents_only_to_that_action() -> None:
+    assert classify_reply("yes cancel it", tool="cancel_pending_order") is Reply.YES
+    assert classify_reply("yes cancel it", tool=RETURN) is not Reply.YES
+    assert classify_reply("cancel", tool="modify_pending_order_address") is Reply.NO
