@@ -2,8 +2,8 @@
 
 ``--script FILE`` reads one customer message per line (or JSON lines ``{"user": ...}``) and prints a JSON list of
 turns with the API's turn fields plus ``"user"``. Without ``--store`` a script runs on a fresh temporary copy of the
-demo store, so the same script always meets the same data. The graph and the model are imported when the command
-runs, not when the CLI starts.
+indexed demo store (built once and cached under ``var/demo``), so the same script always meets the same data.
+The graph and the model are imported when the command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, fail, open_cli_store
-from shopkeep.errors import StoreError
+from shopkeep.errors import RetrievalError, StoreError
 from shopkeep.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -101,18 +101,19 @@ def _check_messages(messages: list[str]) -> None:
 @contextmanager
 def _script_store(url: str | None, settings: Settings) -> Iterator[tuple[SqlCommerceStore, str]]:
     """The store a script runs on (a fresh demo copy unless --store) and a throw-away checkpointer."""
+    from shopkeep.retrieval.demo import copy_indexed_demo
     from shopkeep.store import open_store
-    from shopkeep.store.seed import seed_demo
 
     workdir = Path(tempfile.mkdtemp(prefix="shopkeep-chat-"))
     commerce: SqlCommerceStore | None = None
     try:
         if url is None:
-            commerce = open_store(f"sqlite:///{workdir / 'store.db'}")
-            seed_demo(commerce, settings.data_dir)
+            commerce = open_store(f"sqlite:///{copy_indexed_demo(settings, workdir / 'store.db')}")
         else:
             commerce = open_cli_store(url)
         yield commerce, f"sqlite:///{workdir / 'checkpoints.db'}"
+    except RetrievalError as exc:
+        fail(f"the demo store could not be indexed: {exc.message}" + (f" ({exc.install})" if exc.install else ""))
     except StoreError as exc:
         fail(exc.message)
     finally:

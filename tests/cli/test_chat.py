@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 from shopkeep.cli.main import app
+from shopkeep.retrieval.demo import demo_cache_key
 from shopkeep.settings import get_settings
 from shopkeep.store import open_store
-from shopkeep.store.seed import demo_db_path, read_tau2_db, seed
+from shopkeep.store.seed import demo_db_path, demo_profile, read_tau2_db, seed
+from shopkeep.store.shop import shop_records
 from tests.cli.test_cli import restored_logging
 from tests.conftest import DATA_DIR
 
@@ -38,6 +42,25 @@ CANCEL_SCRIPT = [
     "I no longer need it",
     "yes",
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def indexed_demo_cache(indexed_sqlite_template: Path) -> None:
+    """``chat --script`` copies the indexed demo kept in ``var/demo``; the tests' indexed template (the same seed,
+    the same index) fills that cache with the demo's profile, so the demo is not embedded a second time."""
+    settings = get_settings()
+    cached = settings.var_dir / "demo" / f"indexed-{demo_cache_key(settings)}.db"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{cached}.lock"):
+        if cached.is_file():
+            return
+        building = cached.with_name(f"{cached.stem}.tests.tmp")
+        shutil.copy(indexed_sqlite_template, building)
+        store = open_store(f"sqlite:///{building}")
+        with store.session(write=True) as session:
+            shop_records(session).save_profile(demo_profile(settings.data_dir))
+        store.close()
+        building.replace(cached)
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +166,14 @@ def test_the_interactive_chat_answers_until_quit(configured_store: Path) -> None
     out = " ".join(result.stdout.split())
     assert "Shopkeep Demo Store assistant" in out
     assert configured_store.exists()
+
+
+def test_a_script_without_a_store_searches_an_indexed_demo_copy(tmp_path: Path, configured_store: Path) -> None:
+    script = tmp_path / "browse.txt"
+    script.write_text("do you have hiking boots?\nhow long do I have to return something?\n", encoding="utf-8")
+    boots, returns = run_script(script)
+    assert "not been indexed" not in boots["reply"] + returns["reply"]
+    assert any(card["name"] == "Hiking Boots" for card in boots["products"])
+    assert "days" in returns["reply"]
+    assert list((get_settings().var_dir / "demo").glob("indexed-*.db"))
+    assert not configured_store.exists()

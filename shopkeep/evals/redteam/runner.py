@@ -262,14 +262,9 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
 
 
 def indexed_template(settings: Settings, directory: Path) -> StoreTemplate:
-    """A seeded demo store indexed for catalog and knowledge search, copied for every case."""
-    from shopkeep.store import open_store
-    from shopkeep.store.seed import demo_db_path
+    """A seeded demo store indexed for catalog and knowledge search (a copy of the cached one), copied for every
+    case."""
+    from shopkeep.retrieval.demo import copy_indexed_demo
 
-    template = StoreTemplate.seeded(directory, demo_db_path(settings.data_dir))
-    store = open_store(f"sqlite:///{template.sqlite_path}")
-    try:
-        CatalogSearch.from_settings(store, settings).index_documents()
-    finally:
-        store.close()
-    return template
+    directory.mkdir(parents=True, exist_ok=True)
+    return StoreTemplate(copy_indexed_demo(settings, directory / "template.db"))
