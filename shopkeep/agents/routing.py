@@ -8,6 +8,7 @@ to do them: it goes to the knowledge answers of support, even in the middle of a
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from langchain_core.messages import AIMessage
@@ -34,6 +35,20 @@ SHOPPING = frozenset({"catalog", "cart"})
 # Questions the policy answers the same for every order: naming one ("is there a fee if I cancel #W...?") does not
 # make them a request to act on it.
 POLICY_ANSWERS = frozenset({"check_cancellation_fee"})
+ORDER_TASK_WORDS = re.compile(
+    r"\b(cancel\w*|cancle\w*|cansel\w*|return\w*|refund\w*|exchang\w*|swap|send (?:it|them) back|track\w*)\b",
+    re.IGNORECASE,
+)
+"""A task on an order named outright: with an order, a product or a reason in the message, it is the orders
+specialist's even when the classifier cannot place the whole message ("juan gonzalez zip 32182. please cancel my
+order with the camera, ordered by mistake")."""
+ORDER_DETAILS = frozenset({"order_id", "product", "cancel_reason", "person_name", "email"})
+SHOPPING_REQUEST = re.compile(
+    r"\b(do you (?:have|sell|carry|stock)|looking for|show me|recommend|suggest|add\b.*\bcart|buy|purchase|shop for|"
+    r"in stock)\b",
+    re.IGNORECASE,
+)
+"""Words that start shopping even in the middle of an order task; products named without them are about the order."""
 
 
 def _changes_cart_quantity(result: NLUResult) -> bool:
@@ -84,6 +99,10 @@ class LocalRouter:
             )
         ):
             agent = asking or active
+        if asking in VERIFYING_AGENTS and agent in SHOPPING and not SHOPPING_REQUEST.search(text):
+            agent = asking  # "the tea kettle and the green backpack, we don't need them" answers the orders question
+        if agent in ("support", None) and self._order_task_named(result):
+            agent = "orders"
         if agent in SHOPPING and result.intent == "affirm" and _last_reply(state).endswith(ADD_OFFER):
             agent = "cart"  # a yes to "Shall I add it to your cart?" is the cart's to carry out
         if active in SHOPPING and agent == "orders" and _changes_cart_quantity(result):
@@ -97,6 +116,12 @@ class LocalRouter:
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"
         return Route(agent=cast(AgentName, agent), intent=result.intent, confidence=result.confidence)
+
+    @staticmethod
+    def _order_task_named(result: NLUResult) -> bool:
+        unsure = result.clarify and result.reason not in ("other_language", "gibberish", "empty")
+        named = {e.type for e in result.entities} & ORDER_DETAILS
+        return unsure and bool(named) and ORDER_TASK_WORDS.search(result.text) is not None
 
     def _knowledge_question(self, result: NLUResult) -> bool:
         """A general question about what an identity-bound flow (orders, account) does, or about a policy."""

@@ -34,6 +34,10 @@ from shopkeep.tools import ToolContext, ToolOutcome
 MAX_ASKS = 3
 ONE_AT_A_TIME = "Not executed: tools run one at a time. Call it again if it is still needed."
 NOT_CONFIRMED = "Not done: the customer did not confirm, so nothing was changed."
+REDIRECTED = (
+    "Not done: the customer did not confirm; they answered with something else (read next as a new message), so "
+    "nothing was changed."
+)
 JUST_DECLINED = (
     "Not proposed again: the customer just said no to this. Ask what they would like instead; nothing was changed."
 )
@@ -187,10 +191,9 @@ def _confirm_then_run(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> tupl
                 continue  # the customer said yes to something else: show the current proposal again
             outcome = _execute(deps, call, ctx)
             return [_message(call, outcome)], {"last_proposal": None, **_guest_became_customer(ctx, outcome)}
-        declined = _refusal(call, NOT_CONFIRMED)
         if verdict is Reply.NO:
-            return [declined], {"last_proposal": None}
-        return [declined, HumanMessage(content=text)], {"reroute": True, "last_proposal": None}
+            return [_refusal(call, NOT_CONFIRMED)], {"last_proposal": None}
+        return [_refusal(call, REDIRECTED), HumanMessage(content=text)], {"reroute": True, "last_proposal": None}
     return [_refusal(call, NOT_CONFIRMED)], {"last_proposal": None}
 
 

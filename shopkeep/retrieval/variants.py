@@ -501,7 +501,7 @@ def _message(
         text = " ".join(missing)
         if not text and wanted:
             priced = request.min_price is not None or request.max_price is not None
-            text = f"No {name} has {wanted}" + (f" at {_price_words(request)}." if priced else ".")
+            text = f"No {name} has {wanted}" + (f" priced {_price_words(request)}." if priced else ".")
         if available:
             text += f" Closest in stock: {_describe(available[0].variant)} (${available[0].variant.price:,.2f})."
         return " ".join(part for part in (notes, text.strip()) if part)

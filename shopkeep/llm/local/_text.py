@@ -65,6 +65,10 @@ _EMOJI_WORDS = {
 OTHER_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl")
 """Dictionaries consulted (lazily) to tell another language from gibberish."""
 
+OTHER_LANGUAGES_SHARE = 0.5
+"""Another language also when the other dictionaries together know this share of the words: their word lists are
+frequency lists and miss common forms ("quiero" is not in the Spanish one)."""
+
 Verdict = Literal["ok", "empty", "other_language", "gibberish"]
 
 
@@ -182,7 +186,8 @@ class LanguageGate:
     Words inside ``ignore`` spans (names, emails, ids the entity extractor found) are not judged. A message is
     judged when it has at least two words, or one word of 4+ letters. It is fine when English or shop words, as
     written, are at least half of them; otherwise it is another language when one of those dictionaries knows 60%
-    of the words (and more than English does), fine when typo corrections bring English to half, else gibberish.
+    of the words, or all of them together know half (and more than English does), fine when typo corrections bring
+    English to half, else gibberish.
     """
 
     def __init__(self, speller: SpellingNormalizer) -> None:
@@ -209,7 +214,8 @@ class LanguageGate:
         if strict >= 0.5:
             return "ok"
         other = max(self._share(words, _other_dictionary(language).__contains__) for language in OTHER_LANGUAGES)
-        if other >= 0.6 and other > strict:
+        either = self._share(words, lambda w: any(w in _other_dictionary(lang) for lang in OTHER_LANGUAGES))
+        if (other >= 0.6 or either >= OTHER_LANGUAGES_SHARE) and max(other, either) > strict:
             return "other_language"
         return "ok" if self._share(words, self._known_or_typo) >= 0.5 else "gibberish"
 

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCa
 from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
+REDIRECTED_MARK = "they answered with something else"
 ANSWER_WORDS = 12
 OPEN_QUESTIONS = (
     "anything else i can help you with?",
@@ -62,7 +63,14 @@ class ToolEvent:
 
     @property
     def declined(self) -> bool:
+        """Not executed: the customer said no, or answered the proposal with something else."""
         return self.text.startswith(NOT_CONFIRMED_PREFIX)
+
+    @property
+    def redirected(self) -> bool:
+        """Not executed because the customer answered with something else (a correction, a question, more details):
+        the task it was for goes on."""
+        return self.declined and REDIRECTED_MARK in self.text
 
 
 @dataclass(frozen=True)

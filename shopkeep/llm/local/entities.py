@@ -203,11 +203,11 @@ _STATE = rf"(?:(?-i:{'|'.join(_STATES)})|(?i:{_STATE_NAMES}))"
 
 _STREET_TYPES = (
     r"street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|way|place|pl|terrace|ter|highway|"
-    r"hwy|parkway|pkwy|circle|cir|trail|trl|square|sq|loop|alley|crescent|plaza|route|rte"
+    r"hwy|parkway|pkwy|circle|cir|trail|trl|square|sq|loop|alley|crescent|plaza|route|rte|broadway"
 )
 _STREET = re.compile(
     rf"\b(?P<number>\d{{1,6}}[A-Za-z]?)\s+(?P<name>(?:[A-Za-z0-9][\w'.-]*\s+){{0,4}}?)"
-    rf"(?P<type>{_STREET_TYPES})\b\.?",
+    rf"(?P<type>{_STREET_TYPES})\b\.?(?:\s+(?-i:NE|NW|SE|SW|N|S|E|W)\b\.?)?",
     re.IGNORECASE,
 )
 _UNIT = re.compile(r"(?:apt|apartment|suite|ste|unit|floor|fl|room|rm|#)\.?\s*#?\s*\w[\w-]*\b", re.IGNORECASE)

@@ -226,10 +226,12 @@ def focus(dialog: Dialog, before: int) -> ProductRef | None:
 
 def describing_text(dialog: Dialog, ref: ProductRef, upto: int) -> str:
     """What the customer said about the options of one product, up to message ``upto``: the recent messages that
-    name no other product, with an option value replaced by a later one of the same option ("black ... actually
-    red" reads as "red")."""
+    name no other product, since the product came into view, with an option value replaced by a later one of the
+    same option ("black ... actually red" reads as "red"). A budget stated for an earlier search that did not show
+    the product is that search's, not this product's."""
     turns: list[Turn] = []
-    for turn in reversed([t for t in dialog.turns if t.index <= upto]):
+    start = _in_view_since(dialog, ref, upto)
+    for turn in reversed([t for t in dialog.turns if start <= t.index <= upto]):
         refs, unknown = refs_in(dialog, turn)
         others = [r for r in refs if r.product_id != ref.product_id] + [n for n in unknown if n != ref.name]
         if others or len(turns) == DESCRIBING_TURNS:
@@ -250,6 +252,34 @@ def describing_text(dialog: Dialog, ref: ProductRef, upto: int) -> str:
                 text = text[: entity.start] + text[entity.end :]
         pieces.append(text.strip())
     return "\n".join(p for p in pieces if p)
+
+
+def _in_view_since(dialog: Dialog, ref: ProductRef, upto: int) -> int:
+    """The message from which the conversation is about ``ref``: the first turn that named or picked it, or the
+    customer's turn before the first tool result that showed it (a listing, its details, a variant lookup)."""
+    first = upto
+    for turn in dialog.turns:
+        if turn.index > upto:
+            break
+        refs, unknown = refs_in(dialog, turn)
+        if any(r.product_id == ref.product_id for r in refs) or ref.name in unknown:
+            first = turn.index
+            break
+    for event in dialog.events:
+        if event.index >= first:
+            break
+        if event.ok and ref.product_id in _products_shown(event):
+            return max((t.index for t in dialog.turns if t.index < event.index), default=first)
+    return first
+
+
+def _products_shown(event: ToolEvent) -> set[str]:
+    data = event.data
+    if not isinstance(data, dict):
+        return set()
+    if event.name in LISTING_TOOLS:
+        return {str(hit.get("product_id")) for hit in (data.get("hits") or data.get("products") or [])[:SHOWN]}
+    return {str(data["product_id"])} if "product_id" in data else set()
 
 
 # events ------------------------------------------------------------------------------------------------------------
@@ -339,6 +369,8 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
     if kind is None and nlu.confidence < NEW_TASK_WHILE_ANSWERING:
         if SIMILAR.search(turn.text):
             return "similar"
+        if DETAILS.search(turn.text) and not POLICY_QUESTION.search(turn.text) and focus(dialog, turn.index):
+            return "details"  # "which sizes do they come in?" about the product just shown
         if CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
             return "quantity"
     if kind is None or nlu.confidence < NEW_TASK_CONFIDENCE:

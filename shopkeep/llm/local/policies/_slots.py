@@ -12,6 +12,8 @@ ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNOR
 ORIGINAL_METHOD = re.compile(r"\b(original|same (card|method|payment)|how i paid|paid with)\b", re.IGNORECASE)
 INSTEAD_OF = re.compile(r"\b(?:instead of|rather than)\b", re.IGNORECASE)
 """The wanted item comes first: "the kettle *in white* instead of black"."""
+WANT_INSTEAD = re.compile(r"\b(?:want|need|prefer|like|get|take)\s+(?P<wanted>.+?)\s+instead\b(?!\s+of)", re.IGNORECASE)
+"""The wanted item before a closing "instead": "I want *the gas one* instead"."""
 TARGET_PIVOT = re.compile(r"\b(for|to|into|instead|with|but|new one|a different|another)\b", re.IGNORECASE)
 
 
@@ -33,9 +35,26 @@ def product_entities(turn: Turn) -> list[Entity]:
     return [e for e in turn.nlu.entities if e.type == "product" and not _in_parentheses(turn.text, e.start)]
 
 
+NEGATED = re.compile(
+    r"\b(?:not|except|excluding|without|keep(?:ing)?|other than)\s+(?:(?:the|my|that)\s+)?"
+    r"(?:(?:[\w-]+\s+){1,3}(?:or|and|nor)\s+(?:(?:the|my)\s+)?)?$"
+)
+"""Words before a product that leave it out: "just the earbuds, *not the* backpack", "not the tablet or the"."""
+DESCRIBES_ORDER = re.compile(
+    r"\b(?:that|which)\s+(?:also\s+)?(?:had|has|came with|included|contained)\b[^.!?;]*$|\bcame with\b[^.!?;]*$"
+)
+"""Products named to say which order ("the order that also had the camera"), not which of its items."""
+
+
 def products_mentioned(turns: list[Turn]) -> list[tuple[str, Turn, int]]:
-    """(product name, turn, start) for each product mention, in order."""
-    return [(str(e.value), t, e.start) for t in turns for e in product_entities(t)]
+    """(product name, turn, start) for each product mention the customer did not exclude, in order."""
+    return [
+        (str(e.value), t, e.start)
+        for t in turns
+        for e in product_entities(t)
+        if not NEGATED.search(t.text[max(0, e.start - 40) : e.start].lower())
+        and not DESCRIBES_ORDER.search(t.text[: e.start].lower())
+    ]
 
 
 def segment_for(turn: Turn, start: int, name: str) -> str:
@@ -74,6 +93,9 @@ def current_description(segment: str) -> str:
 
 def target_description(segment: str) -> str:
     """The part of a segment that describes the wanted item ("... keyboard *for one with clicky switches*")."""
+    wanted = WANT_INSTEAD.search(segment)
+    if wanted is not None:
+        return wanted.group("wanted")
     instead = INSTEAD_OF.search(segment)
     if instead is not None:
         return segment[: instead.start()]

@@ -39,6 +39,8 @@ from shopkeep.llm.local.policies.base import Call, Say, Step
 DETAILS_OFFER = "Would you like details on one of them?"
 _NOT_OPTION_WORDS = frozenset({"no", "none", "with", "without", "and", "or", "the", "a", "in", "of", "one", "yes"})
 MAX_MATCHES_SHOWN = 5
+QUOTED_WORDS = 6
+"""A search query of at most this many words is quoted back in the reply; a longer message is not echoed."""
 WEAK_SIMILARITY = 0.4
 """Below this closeness in meaning, with no word of the query in a product's name and no filter understood, the
 best hits are only the nearest of what the store has (a skateboard for "surfboards"): said so, not "found"."""
@@ -84,9 +86,15 @@ def _search(dialog: Dialog, task: ShopTask) -> Step:
     listing = "\n".join(f"{n}. {hit_text(hit, reason=True)}" for n, hit in enumerate(hits, 1))
     noted = (" " + " ".join(_sentence(n) for n in notes)) if notes else ""
     if not read_as and _only_weak_matches(hits):
-        closest = f'I couldn\'t find "{query}" in our catalog. The closest things we carry:'
+        closest = f"I couldn't find {_quoted(query, 'that')} in our catalog. The closest things we carry:"
         return Say(f"{closest}{noted}\n{listing}\n{DETAILS_OFFER}")
-    return Say(f'Here is what I found for "{query}"{read_as}:{noted}\n{listing}\n{DETAILS_OFFER}')
+    found_for = f" for {_quoted(query)}" if _quoted(query) else ""
+    return Say(f"Here is what I found{found_for}{read_as}:{noted}\n{listing}\n{DETAILS_OFFER}")
+
+
+def _quoted(query: str, otherwise: str = "") -> str:
+    """A short query in quotes; a whole sentence is not echoed back (``otherwise`` stands for it)."""
+    return f'"{query}"' if len(query.split()) <= QUOTED_WORDS else otherwise
 
 
 def _only_weak_matches(hits: list[dict[str, Any]]) -> bool:
@@ -106,7 +114,8 @@ def _nothing_found(query: str, turn: Turn, notes: list[str]) -> str:
     else:
         hint = 'the kind of product you need (for example "kettle" or "headphones"), without options or a price limit'
     noted = " ".join(_sentence(n) for n in notes)
-    return f'I couldn\'t find anything matching "{query}". {noted} Try broader terms: {hint}.'.replace("  ", " ")
+    matching = _quoted(query, "that")
+    return f"I couldn't find anything matching {matching}. {noted} Try broader terms: {hint}.".replace("  ", " ")
 
 
 def _sentence(text: str) -> str:

@@ -75,8 +75,8 @@ NEW_TASK_WHILE_ANSWERING = 0.85
 
 KEYWORD_TASKS = (
     (re.compile(r"\b(exchange|swap)\b", re.IGNORECASE), "exchange"),
-    (re.compile(r"\breturn(ing)?\b", re.IGNORECASE), "return"),
-    (re.compile(r"\bcancel", re.IGNORECASE), "cancel"),
+    (re.compile(r"\breturn(ing)?\b|\bsend (?:\w+ ){0,3}back\b", re.IGNORECASE), "return"),
+    (re.compile(r"\b(cancel|cancle|cansel)", re.IGNORECASE), "cancel"),
     (re.compile(r"\b(change|modify|switch|adjust|replace)\b.*\b(to|for|into|with)\b", re.IGNORECASE), "modify_items"),
 )
 WEAK_TASKS = frozenset({"payment", "refund_info", "track"})
@@ -144,7 +144,9 @@ def active_task(dialog: Dialog) -> Task | None:
             continue
         tool = WRITE_TOOL.get(kind)
         finished = tool is not None and any(
-            e.name == tool and e.index > turn.index and (e.ok or (e.declined and not _corrected(dialog, kind, e)))
+            e.name == tool
+            and e.index > turn.index
+            and (e.ok or (e.declined and not e.redirected and not _corrected(dialog, kind, e)))
             for e in dialog.events
         )
         return None if finished else Task(kind, turn)

@@ -29,7 +29,7 @@ SMALL_TALK = {
     "capabilities": CAPABILITIES,
     "goodbye": "Thanks for visiting the Shopkeep Demo Store. Goodbye!",
     "thanks": f"You're welcome! {ANYTHING_ELSE}",
-    "affirm": "Great. What would you like to do next?",
+    "affirm": "All right. What would you like me to do?",
     "deny": f"No problem. {ANYTHING_ELSE}",
     "chitchat": f"I'm just a shop assistant, but happy to chat about our products. {ANYTHING_ELSE}",
 }
@@ -38,8 +38,8 @@ OUT_OF_SCOPE = (
     f"Could you rephrase what you need? {CAPABILITIES}"
 )
 CLARIFY = f"Sorry, I didn't quite understand that. {CAPABILITIES} What can I do for you?"
-OTHER_LANGUAGE = f"Sorry, I can only help in English for now. {CAPABILITIES} What can I do for you?"
 HUMAN_OFFER = "Would you like me to pass you to a human colleague?"
+OTHER_LANGUAGE = f"Sorry, I can only answer in English. {HUMAN_OFFER}"
 VERIFIED = "Thanks, you're verified. What can I do for you?"
 NOT_SURE = f"I'm not sure I have a reliable answer to that in our help pages. {HUMAN_OFFER}"
 KNOWLEDGE_TOOL = "search_knowledge"
