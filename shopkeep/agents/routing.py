@@ -15,10 +15,10 @@ from langchain_core.messages import AIMessage
 
 from shopkeep.agents.deps import Route
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
-from shopkeep.llm.local.dialog import analyze, asks_for_answer
+from shopkeep.llm.local.dialog import analyze, asks_for_answer, expected_after
 from shopkeep.llm.local.nlu import NLU, NLUResult
-from shopkeep.llm.local.policies._shop import ADD_OFFER, CHANGE_QUANTITY
-from shopkeep.llm.local.policies.support import HUMAN_OFFER
+from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY
+from shopkeep.llm.local.policies.base import ADD, HUMAN
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
@@ -55,13 +55,6 @@ def _changes_cart_quantity(result: NLUResult) -> bool:
     return not result.entities_of("order_id") and CHANGE_QUANTITY.search(result.text) is not None
 
 
-def _last_reply(state: ConversationState) -> str:
-    for message in reversed(state.get("messages", [])[:-1]):
-        if isinstance(message, AIMessage) and message.content:
-            return str(message.content).rstrip()
-    return ""
-
-
 def _asking_agent(state: ConversationState) -> AgentName | None:
     """The agent whose specific question the assistant's last reply asked (None for an open "anything else?")."""
     for message in reversed(state.get("messages", [])[:-1]):
@@ -81,11 +74,8 @@ class LocalRouter:
         result = analyze(self._nlu, text)  # the brain reads the same message: analyzed once
         active = state.get("active_agent")
         asking = _asking_agent(state)
-        if (
-            _last_reply(state).endswith(HUMAN_OFFER)
-            and result.intent not in ("affirm", "deny")
-            and result.confidence >= SWITCH_WHILE_ANSWERING
-        ):
+        expects = expected_after(state.get("messages", [])[:-1])
+        if expects == HUMAN and result.intent not in ("affirm", "deny") and result.confidence >= SWITCH_WHILE_ANSWERING:
             # The offer of a human is a yes/no question: "show me kettles" after it is a new request, not an answer.
             asking = None
         agent = self._nlu.taxonomy.agent_for(result.intent)
@@ -103,7 +93,7 @@ class LocalRouter:
             agent = asking  # "the tea kettle and the green backpack, we don't need them" answers the orders question
         if agent in ("support", None) and self._order_task_named(result):
             agent = "orders"
-        if agent in SHOPPING and result.intent == "affirm" and _last_reply(state).endswith(ADD_OFFER):
+        if agent in SHOPPING and result.intent == "affirm" and expects == ADD:
             agent = "cart"  # a yes to "Shall I add it to your cart?" is the cart's to carry out
         if active in SHOPPING and agent == "orders" and _changes_cart_quantity(result):
             agent = active  # "change the kettles to 1" while shopping is about the cart, not an order

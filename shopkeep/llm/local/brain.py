@@ -55,5 +55,6 @@ class LocalBrain(ToolBindingChatModel):
             )
         else:
             # which agent asked the question this reply ends with: the router hands the answer back to it
-            message = AIMessage(content=step.text, response_metadata={"agent": step.awaits or self.agent})
+            metadata = {"agent": step.awaits or self.agent, **({"expects": step.expects} if step.expects else {})}
+            message = AIMessage(content=step.text, response_metadata=metadata)
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -7,6 +7,7 @@ given, so a conversation survives restarts and can move between workers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -25,6 +26,14 @@ OPEN_QUESTIONS = (
     "what would you like to do next?",
     "could you rephrase what you need?",
 )
+
+
+def expected_after(messages: Sequence[BaseMessage]) -> str:
+    """What the assistant's last reply in ``messages`` waited for, as it recorded it ("" when nothing)."""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and message.content:
+            return str(message.response_metadata.get("expects", ""))
+    return ""
 
 
 def asks_for_answer(reply: str) -> bool:
@@ -82,6 +91,8 @@ class Turn:
     """The assistant's previous message, when it asked something specific (this message most likely answers it)."""
     asker: str = ""
     """The agent whose question that was (empty when unknown)."""
+    expects: str = ""
+    """What the assistant's previous message waited for, as it recorded it (see ``policies.base.Say.expects``)."""
 
     @property
     def answering(self) -> bool:
@@ -104,13 +115,14 @@ class Dialog:
 
     def __post_init__(self) -> None:
         self.turns = []
-        asked, asker = "", ""
+        asked, asker, expects = "", "", ""
         for n, m in enumerate(self.messages):
             if isinstance(m, HumanMessage):
-                self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked, asker))
+                self.turns.append(Turn(str(m.content), analyze(self.nlu, str(m.content)), n, asked, asker, expects))
             elif isinstance(m, AIMessage) and m.content:
                 asked = str(m.content) if asks_for_answer(str(m.content)) else ""
                 asker = str(m.response_metadata.get("agent", "")) if asked else ""
+                expects = str(m.response_metadata.get("expects", ""))
         calls: dict[str, ToolCall] = {}
         self.events = []
         for n, message in enumerate(self.messages):

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage
-
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
-from shopkeep.llm.local.policies.base import Call
+from shopkeep.llm.local.policies.base import ADD, Call
 
 Kind = Literal["search", "details", "compare", "similar", "add", "remove", "quantity", "view", "knowledge"]
 CATALOG_KINDS: frozenset[Kind] = frozenset({"search", "details", "compare", "similar", "knowledge"})
@@ -436,10 +434,7 @@ def _carried(dialog: Dialog, task: ShopTask, answers: list[Turn]) -> ShopTask:
 
 
 def _offered_add(dialog: Dialog, turn: Turn) -> bool:
-    for message in reversed(dialog.messages[: turn.index]):
-        if isinstance(message, AIMessage) and message.content:
-            return str(message.content).rstrip().endswith(ADD_OFFER)
-    return False
+    return turn.expects == ADD
 
 
 def task_turns(dialog: Dialog, task: ShopTask) -> list[Turn]:

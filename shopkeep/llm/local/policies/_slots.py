@@ -7,6 +7,7 @@ from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog, Turn
 from shopkeep.llm.local.nlu import Entity
+from shopkeep.llm.local.policies.base import item_question
 
 ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
 ORIGINAL_METHOD = re.compile(r"\b(original|same (card|method|payment)|how i paid|paid with)\b", re.IGNORECASE)
@@ -75,7 +76,7 @@ def wanted_descriptions(turns: list[Turn], name: str, *, sole: bool = False) -> 
         mentions = [e for e in product_entities(turn) if e.value == name]
         if mentions:
             found.append(target_description(segment_for(turn, mentions[0].start, name)))
-        elif turn.question.startswith(f"For the {name}:") and not product_entities(turn):
+        elif turn.expects == item_question(name) and not product_entities(turn):
             found.append(turn.text)
         elif sole and turn is not turns[0] and not product_entities(turn) and turn.nlu.entities_of("option"):
             found.append(" ".join(str(e.value) for e in turn.nlu.entities_of("option")))

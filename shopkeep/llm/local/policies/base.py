@@ -14,12 +14,25 @@ class Call:
     args: dict[str, Any] = field(default_factory=dict)
 
 
+Expects = str
+"""What a reply waits for, recorded with it (``response_metadata["expects"]``) so the next decision reads a typed
+fact, not the reply's wording: ``human`` (the offer of a human colleague), ``add_to_cart`` (the offer to add the
+item shown), ``item:<product name>`` (what the customer wants instead of that order line)."""
+HUMAN = "human"
+ADD = "add_to_cart"
+
+
+def item_question(name: str) -> Expects:
+    return f"item:{name}"
+
+
 @dataclass(frozen=True)
 class Say:
     text: str
     awaits: str | None = None
     """The agent whose question the reply ends with, when it is not the speaker's own (a policy question answered
     in the middle of another agent's flow, which then asks its question again): the answer goes back to it."""
+    expects: Expects | None = None
 
 
 Step = Call | Say

@@ -34,7 +34,7 @@ from shopkeep.llm.local.policies._shop import (
     since,
     task_turns,
 )
-from shopkeep.llm.local.policies.base import Call, Say, Step
+from shopkeep.llm.local.policies.base import ADD, Call, Say, Step
 
 DETAILS_OFFER = "Would you like details on one of them?"
 _NOT_OPTION_WORDS = frozenset({"no", "none", "with", "without", "and", "or", "the", "a", "in", "of", "one", "yes"})
@@ -189,7 +189,8 @@ def _details(dialog: Dialog, task: ShopTask) -> Step:
         return product
     asks = _asks_about_options(dialog, task) or _names_options_of(product, task.turn)
     if target.item_id and target.item_id in product["variants"] and not asks:
-        return Say(_item_text(product, product["variants"][target.item_id]))
+        variant = product["variants"][target.item_id]
+        return Say(_item_text(product, variant), expects=ADD if variant["available"] else None)
     if asks:
         return variant_answer(dialog, target, product, dialog.turns[-1].index)
     return Say(summary(product) + " Which options would you like? I'll check the exact price and stock.")
@@ -229,7 +230,7 @@ def variant_answer(dialog: Dialog, ref: ProductRef, product: dict[str, Any], upt
         return Say(f"I'm sorry, I couldn't check that: {event.text.removeprefix('Error: ')}.")
     resolution: dict[str, Any] = event.data
     if resolution["status"] == "exact":
-        return Say(f"{resolution['message']} {ADD_OFFER}")
+        return Say(f"{resolution['message']} {ADD_OFFER}", expects=ADD)
     if resolution["status"] == "ambiguous":
         best = resolution["matches"][0]["score"]
         fitting = [m for m in resolution["matches"] if m["score"] == best][:MAX_MATCHES_SHOWN]

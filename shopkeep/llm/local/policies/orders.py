@@ -14,7 +14,7 @@ from shopkeep.domain import Product
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import escalation, support
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
+from shopkeep.llm.local.policies.base import ANYTHING_ELSE, HUMAN, Call, Say, Step, item_question
 from shopkeep.llm.local.policies.identity import identify
 from shopkeep.llm.local.resolve import Resolved, literal_choice, resolve
 
@@ -198,7 +198,7 @@ def decide(dialog: Dialog) -> Step:
     if task.kind == "refund_info":
         return Say(_refund_text(order) + " " + ANYTHING_ELSE)
     if task.kind == "invoice":
-        return Say(f"{_invoice_text(order)} {support.HUMAN_OFFER}")
+        return Say(f"{_invoice_text(order)} {support.HUMAN_OFFER}", expects=HUMAN)
     task = _for_status(task, order)
     needed = STATUS_NEEDED[task.kind]
     if order["status"] not in needed:
@@ -410,7 +410,7 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
         wanted = slots.wanted_descriptions(turns, line["name"], sole=len(chosen) == 1)
         outcome = _resolve_wanted(Product.model_validate(product), line, wanted)
         if outcome.item_id is None:
-            return Say(f"For the {line['name']}: {outcome.message}")
+            return Say(f"For the {line['name']}: {outcome.message}", expects=item_question(line["name"]))
         new_ids.append(outcome.item_id)
     user = _user(dialog)
     if not isinstance(user, dict):
@@ -464,10 +464,10 @@ def _without_redirected(
 ) -> list[tuple[dict[str, Any], str]]:
     """When the customer answers a question about one item by naming only other items, they dropped that one."""
     last = turns[-1] if turns else None
-    if last is None or not last.question.startswith("For the "):
+    if last is None or not last.expects.startswith(item_question("")):
         return chosen
     named = {str(e.value) for e in slots.product_entities(last)}
-    asked = last.question.removeprefix("For the ").split(":", 1)[0]
+    asked = last.expects.removeprefix(item_question(""))
     if named and asked not in named:
         return [(line, text) for line, text in chosen if line["name"] != asked]
     return chosen

@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langchain_core.messages import AIMessage
-
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import escalation
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
+from shopkeep.llm.local.policies.base import ANYTHING_ELSE, HUMAN, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
 
 CAPABILITIES = (
@@ -102,7 +100,7 @@ def decide(dialog: Dialog) -> Step:
         # other specialists hand small talk here too: these replies need no tool
         return Say(CLARIFY if nlu.clarify else SMALL_TALK[nlu.intent])
     if nlu.reason == "other_language":
-        return Say(OTHER_LANGUAGE)
+        return Say(OTHER_LANGUAGE, expects=HUMAN)
     if nlu.intent == "out_of_scope" and nlu.reason in (None, "out_of_scope"):
         return Say(OUT_OF_SCOPE)
     if nlu.general_question and nlu.reason in ("low_confidence", "ambiguous", None):
@@ -116,12 +114,7 @@ def decide(dialog: Dialog) -> Step:
 
 def accepts_human(dialog: Dialog, turn: Turn) -> bool:
     """A yes to the assistant's offer of a human colleague."""
-    if turn.nlu.intent != "affirm":
-        return False
-    for message in reversed(dialog.messages[: turn.index]):
-        if isinstance(message, AIMessage) and message.content:
-            return str(message.content).rstrip().endswith(HUMAN_OFFER)
-    return False
+    return turn.nlu.intent == "affirm" and turn.expects == HUMAN
 
 
 # knowledge answers ---------------------------------------------------------------------------------------------
@@ -140,7 +133,7 @@ def knowledge(dialog: Dialog, turn: Turn) -> Step:
 
 def answer(dialog: Dialog, event: ToolEvent) -> Say:
     if not event.ok:
-        return Say(f"I'm sorry, I can't look that up right now. {HUMAN_OFFER}")
+        return Say(f"I'm sorry, I can't look that up right now. {HUMAN_OFFER}", expects=HUMAN)
     question = str(event.args.get("question", ""))
     asked = content_words(question)
     passages: list[dict[str, Any]] = event.data.get("passages", []) if isinstance(event.data, dict) else []
@@ -151,16 +144,18 @@ def answer(dialog: Dialog, event: ToolEvent) -> Say:
     ]
     covered = [c for c in covered if c[0] >= MIN_COVERAGE or (c[2].get("similarity") or 0.0) >= CLOSE_MEANING]
     if not covered:
-        return Say(NOT_SURE)
+        return Say(NOT_SURE, expects=HUMAN)
     best = max(covered, key=lambda c: (c[0], c[1]))[2]
     quote = key_sentences(best, asked, question)
     turn = dialog.last_turn
-    closing = HUMAN_OFFER if turn is not None and turn.nlu.intent in OFFER_HUMAN_AFTER else ANYTHING_ELSE
+    offers_human = turn is not None and turn.nlu.intent in OFFER_HUMAN_AFTER
     text = f'From our help page "{best["title"]}": "{quote}" (source: {best["source"]})'
     if turn is not None and turn.asker not in ("", "support") and turn.nlu.general_question:
         # a question asked in the middle of another flow: answer it, then ask that flow's question again
-        return Say(f"{text} Now, back to where we were: {turn.question}", awaits=turn.asker)
-    return Say(f"{text} {closing}")
+        return Say(f"{text} Now, back to where we were: {turn.question}", awaits=turn.asker, expects=turn.expects)
+    if offers_human:
+        return Say(f"{text} {HUMAN_OFFER}", expects=HUMAN)
+    return Say(f"{text} {ANYTHING_ELSE}")
 
 
 def _searchable(passage: dict[str, Any]) -> str:
