@@ -17,7 +17,7 @@ from shopkeep.agents.deps import Route
 from shopkeep.agents.state import AGENTS, AgentName, ConversationState
 from shopkeep.llm.local.dialog import analyze, asks_for_answer, expected_after
 from shopkeep.llm.local.nlu import NLU, NLUResult
-from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY
+from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY, POLICY_QUESTION
 from shopkeep.llm.local.policies.base import ADD, HUMAN
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
@@ -93,6 +93,8 @@ class LocalRouter:
             agent = asking  # "the tea kettle and the green backpack, we don't need them" answers the orders question
         if agent in ("support", None) and self._order_task_named(result):
             agent = "orders"
+        elif agent in ("support", None) and self._product_named(result):
+            agent = "catalog"  # "tell me more about the boots" read as nothing in particular: it is about the boots
         if agent in SHOPPING and result.intent == "affirm" and expects == ADD:
             agent = "cart"  # a yes to "Shall I add it to your cart?" is the cart's to carry out
         if active in SHOPPING and agent == "orders" and _changes_cart_quantity(result):
@@ -112,6 +114,11 @@ class LocalRouter:
         unsure = result.clarify and result.reason not in ("other_language", "gibberish", "empty")
         named = {e.type for e in result.entities} & ORDER_DETAILS
         return unsure and bool(named) and ORDER_TASK_WORDS.search(result.text) is not None
+
+    @staticmethod
+    def _product_named(result: NLUResult) -> bool:
+        unsure = result.clarify and result.reason not in ("other_language", "gibberish", "empty")
+        return unsure and bool(result.entities_of("product")) and POLICY_QUESTION.search(result.text) is None
 
     def _knowledge_question(self, result: NLUResult) -> bool:
         """A general question about what an identity-bound flow (orders, account) does, or about a policy."""

@@ -74,6 +74,7 @@ _STOPWORDS = frozenset(
     for word in line.split()
 )
 _WORD = re.compile(r"[0-9a-z]+")
+_CONTRACTION = re.compile(r"(?<=[a-z])['’](?:s|t|re|ve|ll|d|m)\b")
 
 
 class SearchFilters(BaseModel):
@@ -671,7 +672,9 @@ def _clean(text: str) -> tuple[str, list[str]]:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    """Lowercase words; a contraction or possessive ("he's", "dad's", "don't") is one word, not a word and a letter
+    (the "s" of "he's" is no size S)."""
+    return _WORD.findall(_CONTRACTION.sub("", text.lower()))
 
 
 def _terms(text: str) -> list[str]:

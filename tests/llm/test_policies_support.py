@@ -102,17 +102,28 @@ def test_small_talk_has_its_templates(nlu: NLU, text: str, intent: str) -> None:
     ("text", "expected"),
     [
         ("asdkjh qwe zzz", CLARIFY),
-        ("je voudrais acheter des chaussures", OTHER_LANGUAGE),
         ("what's the weather like tomorrow?", OUT_OF_SCOPE),
     ],
 )
-def test_unreadable_other_language_and_out_of_scope_messages_get_a_polite_clarification(
-    nlu: NLU, text: str, expected: str
-) -> None:
+def test_unreadable_and_out_of_scope_messages_get_a_polite_clarification(nlu: NLU, text: str, expected: str) -> None:
     talk = Conversation().user(text)
     reply = talk.decide(support, nlu, "support")
     assert reply == Say(expected)
     assert "find products" in expected and "cart" in expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["je voudrais acheter des chaussures", "Quiero devolver mis auriculares", "Ich möchte meine Bestellung stornieren"],
+)
+def test_another_language_gets_an_english_reply_and_the_offer_of_a_human(nlu: NLU, text: str) -> None:
+    talk = Conversation().user(text)
+    reply = talk.decide(support, nlu, "support")
+    assert reply == Say(OTHER_LANGUAGE, expects="human")
+    assert "English" in reply.text and reply.text.endswith(HUMAN_OFFER)
+    talk.bot(reply.text, reply.expects).user("yes please")
+    step = talk.decide(support, nlu, "support")
+    assert isinstance(step, Call) and step.name == "transfer_to_human_agents"
 
 
 def test_a_customer_who_introduces_themselves_is_verified_not_searched_for(nlu: NLU) -> None:

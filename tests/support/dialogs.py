@@ -55,8 +55,9 @@ class Conversation:
         self.messages.append(HumanMessage(content=text))
         return self
 
-    def bot(self, text: str) -> Conversation:
-        self.messages.append(AIMessage(content=text))
+    def bot(self, text: str, expects: str | None = None) -> Conversation:
+        """An assistant reply, with what it waits for recorded as the local brain records it."""
+        self.messages.append(AIMessage(content=text, response_metadata={"expects": expects} if expects else {}))
         return self
 
     def tool(self, name: str, args: dict[str, Any] | None = None, result: Any = None) -> Conversation:
@@ -85,7 +86,7 @@ class Conversation:
         for _ in range(max_steps):
             step = self.decide(policy, nlu, agent)
             if isinstance(step, Say):
-                self.bot(step.text)
+                self.bot(step.text, step.expects)
                 return calls, step
             calls.append(step)
             assert step.name in tools, f"unexpected call {step.name}({step.args}) after {[c.name for c in calls]}"
