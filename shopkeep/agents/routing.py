@@ -91,9 +91,10 @@ class LocalRouter:
             agent = asking or active
         if asking in VERIFYING_AGENTS and agent in SHOPPING and not SHOPPING_REQUEST.search(text):
             agent = asking  # "the tea kettle and the green backpack, we don't need them" answers the orders question
-        if agent in ("support", None) and self._order_task_named(result):
+        unplaced = agent not in AGENTS or agent == "support"
+        if unplaced and self._order_task_named(result):
             agent = "orders"
-        elif agent in ("support", None) and self._product_named(result):
+        elif unplaced and self._product_named(result):
             agent = "catalog"  # "tell me more about the boots" read as nothing in particular: it is about the boots
         if agent in SHOPPING and result.intent == "affirm" and expects == ADD:
             agent = "cart"  # a yes to "Shall I add it to your cart?" is the cart's to carry out

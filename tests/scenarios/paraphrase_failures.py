@@ -1,9 +1,10 @@
 """Run the paraphrase set on the local brain, print the pass rate per goal and rewrite ``known_failures.txt``.
 
-    python -m tests.scenarios.paraphrase_failures [--write] [--only ID...]
+    python -m tests.scenarios.paraphrase_failures [--write] [--only ID...] [--shard K/N]
 
 Each conversation runs on a fresh copy of the indexed demo store, as in ``test_paraphrases.py``. With ``--write`` the
-failing ids replace ``evals/paraphrases/known_failures.txt`` (the list the test suite expects to fail).
+failing ids replace ``evals/paraphrases/known_failures.txt`` (the list the test suite expects to fail). ``--shard K/N``
+runs every N-th conversation from the K-th (1-based), for parallel processes; it never writes.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="rewrite known_failures.txt with today's failures")
     parser.add_argument("--only", nargs="*", default=None, help="run only these ids (and never --write)")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the transcript of every failure")
+    parser.add_argument("--shard", default=None, help="K/N: every N-th conversation from the K-th (never writes)")
     args = parser.parse_args()
     cases = {path.stem: load_paraphrase(path) for path in paraphrase_files()}
     if args.only:
         cases = {stem: case for stem, case in cases.items() if case.id in set(args.only) or stem in set(args.only)}
+    if args.shard:
+        k, n = (int(part) for part in args.shard.split("/"))
+        cases = {stem: case for i, (stem, case) in enumerate(cases.items()) if i % n == k - 1}
     ctx = EvalContext(get_settings(), Path(tempfile.mkdtemp(prefix="shopkeep-paraphrases-")), log=lambda _: None)
     passed: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -48,7 +53,7 @@ def main() -> None:
     print(f"\n{sum(passed.values())}/{len(cases)} passed")
     for goal in total:
         print(f"  {goal:16} {passed[goal]:3}/{total[goal]}")
-    if args.write and not args.only:
+    if args.write and not args.only and not args.shard:
         lines = [f"{stem}  # {cases[stem].task}" for stem in failing]
         (PARAPHRASES_DIR / "known_failures.txt").write_text(
             "# Paraphrase conversations the local brain fails today (rewritten by "
