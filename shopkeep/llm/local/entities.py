@@ -245,7 +245,8 @@ _PAYMENT = re.compile(
 _NO_LONGER = re.compile(
     r"\b(?:no longer (?:need(?:ed|s)?|want(?:ed|s)?|require[ds]?|necessary|useful)(?: (?:it|them|this|that|these|"
     r"those|the \w+))?|(?:don'?t|do not|doesn'?t|does not) (?:need|want|require) (?:it|them|this|that|these|those|"
-    r"the \w+)? ?any ?more|not needed any ?more|(?:changed|change of) (?:my )?mind)\b",
+    r"the \w+|any of (?:it|them|this|that|these|those))? ?any ?more|not needed any ?more|(?:changed|change of) "
+    r"(?:my )?mind)\b",
     re.IGNORECASE,
 )
 _BY_MISTAKE = re.compile(

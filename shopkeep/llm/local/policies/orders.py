@@ -259,12 +259,17 @@ def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
             return Call("get_order_details", {"order_id": order_id})
     orders = [o for oid in order_ids if (o := dialog.order(oid)) is not None]
     status = STATUS_NEEDED.get(task.kind)
-    candidates = [
-        o for o in orders if (status is None or o["status"] in status) and wanted <= {i["name"] for i in o["items"]}
-    ]
+    eligible = [o for o in orders if status is None or o["status"] in status]
+    candidates = [o for o in eligible if wanted <= {i["name"] for i in o["items"]}]
+    if not candidates and wanted:
+        # some of the products named are not in any order ("the camera... I picked the wrong camera"): the
+        # eligible orders holding most of them
+        overlap = {o["order_id"]: len(wanted & {i["name"] for i in o["items"]}) for o in eligible}
+        best = max(overlap.values(), default=0)
+        candidates = [o for o in eligible if best and overlap[o["order_id"]] == best]
     if len(candidates) == 1:
         return candidates[0]
-    shown = candidates or orders
+    shown = candidates or eligible or orders
     if not shown:
         return Say(f"I don't see any orders on your account. {ANYTHING_ELSE}")
     listing = " or ".join(f"{o['order_id']} ({o['status']}: {', '.join(i['name'] for i in o['items'])})" for o in shown)
