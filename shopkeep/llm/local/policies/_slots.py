@@ -15,6 +15,8 @@ INSTEAD_OF = re.compile(r"\b(?:instead of|rather than)\b", re.IGNORECASE)
 """The wanted item comes first: "the kettle *in white* instead of black"."""
 WANT_INSTEAD = re.compile(r"\b(?:want|need|prefer|like|get|take)\s+(?P<wanted>.+?)\s+instead\b(?!\s+of)", re.IGNORECASE)
 """The wanted item before a closing "instead": "I want *the gas one* instead"."""
+REPLACED = re.compile(r"\b(?:instead of|rather than|from|not|away from)\s+(?:the\s+|my\s+|that\s+)?$", re.IGNORECASE)
+"""Words before a payment method that name the one being replaced: "my Mastercard *instead of the* gift card"."""
 TARGET_PIVOT = re.compile(r"\b(for|to|into|instead|with|but|new one|a different|another)\b", re.IGNORECASE)
 
 
@@ -111,7 +113,8 @@ def payment_method_for(dialog: Dialog, since: int, user: dict[str, Any], order: 
         for method_id in methods:
             if method_id in turn.text:
                 return method_id
-        for entity in reversed([e for e in turn.nlu.entities if e.type == "payment_method"]):
+        named = [e for e in turn.nlu.entities if e.type == "payment_method"]
+        for entity in reversed([e for e in named if not REPLACED.search(turn.text[max(0, e.start - 30) : e.start])]):
             chosen = _match_method(entity.value, methods, order)
             if chosen:
                 return chosen

@@ -364,8 +364,12 @@ def _payment(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
         return user
     method = slots.payment_method_for(dialog, task.turn.index, user, None)
     current = order["payment_history"][0]["payment_method_id"] if order["payment_history"] else None
+    options = [m for m in user["payment_methods"] if m != current]
+    last = dialog.last_turn
+    only_one = len(options) == 1 and last is not None and last.answering and last.nlu.intent == "affirm"
+    if (method is None or method == current) and only_one:
+        method = options[0]  # "yes" to "You have: PayPal."
     if method is None or method == current:
-        options = [m for m in user["payment_methods"] if m != current]
         listing = ", ".join(slots.describe_method(m, user) for m in options)
         return Say(f"Which payment method should order {order['order_id']} use instead? You have: {listing}.")
     return Call("modify_pending_order_payment", {"order_id": order["order_id"], "payment_method_id": method})
