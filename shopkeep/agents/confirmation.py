@@ -78,7 +78,7 @@ FILLER = _phrases(
     "above|stated|described|mentioned|listed|you said|you wrote|you have|you've|have|has|got|get|it's fine|actually|"
     "everything|new|home|very|very much|much|wow|been|am|thnx|thanx|thnks|tks|honestly|obviously|finally|zip|"
     "difference|balance|expected|anymore|patient|being|damn|lol|lmao|omg|ugh|pending|delivered|yet|anything|make|"
-    "place|address|card|please to|tbh|really|truly|"
+    "place|please to|tbh|really|truly|"
     "definitely|100|exactly right|spot on|that's right|as planned|fast|quick|quickly|already"
 )
 """Words that neither consent nor refuse and carry no new instruction; a few overlap the classes above, which win."""
@@ -113,6 +113,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
 _POSITIVE_EMOJI = re.compile("[\U0001f44d\U0001f44c\u2705\u2714\U0001f44f\U0001f64f\U0001f680\U0001f4af]")
 _NEGATIVE_EMOJI = re.compile("[\U0001f44e\u274c\u2716\U0001f6ab\u26d4]")
 _DIGITS = re.compile(r"\d+")
+_REPLACED = re.compile(r"\binstead of [^.?!]*|\bfrom .*? (?=to\b)", re.IGNORECASE)
 _QUESTION_END = re.compile(r"\?\s*$")
 
 
@@ -136,8 +137,10 @@ def _squeeze(word: str) -> str:
 
 
 def _detail_words(proposal: str) -> frozenset[str]:
-    """Every word of the proposal (ids, item names, options, amounts, payment method): a reply may repeat them."""
-    return frozenset(_normalize(proposal).split()) | frozenset(_DIGITS.findall(proposal))
+    """Every word of the proposal (ids, item names, options, amounts, payment method) but those of what it replaces
+    ("with PayPal *instead of Visa ending in 1234*", "*from 12 Oak St* to ..."): a reply may repeat them."""
+    kept = _REPLACED.sub(" ", proposal)
+    return frozenset(_normalize(kept).split()) | frozenset(_DIGITS.findall(kept))
 
 
 class _Reading:

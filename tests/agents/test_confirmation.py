@@ -108,3 +108,15 @@ def test_the_action_s_own_verb_consents_only_to_that_action() -> None:
     assert classify_reply("yes cancel it", tool="cancel_pending_order") is Reply.YES
     assert classify_reply("yes cancel it", tool=RETURN) is not Reply.YES
     assert classify_reply("cancel", tool="modify_pending_order_address") is Reply.NO
+
+
+def test_what_the_proposal_replaces_is_not_a_detail_to_agree_with() -> None:
+    payment = "I'll pay order #W1 ($10.00) with PayPal instead of Visa ending in 1234. Shall I go ahead? (yes/no)"
+    address = (
+        "I'll change the shipping address of order #W1 from 12 Oak Street, Austin, TX 78701, USA to 9 Elm Road, "
+        "Dallas, TX 75001, USA. Shall I go ahead? (yes/no)"
+    )
+    assert classify_reply("yes paypal is fine", tool="modify_pending_order_payment", proposal=payment) is Reply.YES
+    assert classify_reply("yes the visa", tool="modify_pending_order_payment", proposal=payment) is Reply.OTHER
+    assert classify_reply("yes, 9 elm road", tool="modify_pending_order_address", proposal=address) is Reply.YES
+    assert classify_reply("yes oak street", tool="modify_pending_order_address", proposal=address) is Reply.OTHER
