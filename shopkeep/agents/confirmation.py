@@ -56,7 +56,7 @@ REFUSAL = _phrases(
 )
 DOUBT = _phrases(
     "maybe|perhaps|possibly|probably|not sure|i'm not sure|im not sure|unsure|dunno|i don't know|i dont know|idk|"
-    "hmm|hm|hmmm|umm|um|uh|er|erm|what|wat|huh|eh|sorry|pardon|i guess|guess so|i think|i think so|kind of|kinda|"
+    "hmm|hm|hmmm|umm|um|uh|er|erm|what|wat|huh|eh|pardon|i guess|guess so|i think|i think so|kind of|kinda|"
     "sort of|sorta|whatever|if you say so|depends|it depends|not really|meh|so|well|really|are you sure|is it|"
     "is that|does it|do i|will it|can i|should i|how|why|when|which|who|where|how much|how long|what about|what's|"
     "whats|wait what|wait how|wait is|wait does|wait which|wait why|wait will|wait who|wait where|uhh|uhhh|ehh"
@@ -64,7 +64,8 @@ DOUBT = _phrases(
 CONDITION = _phrases(
     "but|only|just|instead|if|unless|except|as long as|provided|also|and also|plus|as well|too|either|other|"
     "another|different|else|change|switch|swap|add|remove|make it|more|less|rather|prefer|first|then|after|"
-    "before|later|tomorrow|all|every|both|refund|discount|cheaper|free|to everything|everything else"
+    "before|later|tomorrow|all|every|both|refund|discount|cheaper|free|to everything|everything else|already said|"
+    "told you|i told you|said yes|already confirmed|already told"
 )
 FILLER = _phrases(
     "and|then|now|right now|asap|immediately|please|pls|plz|thanks|thank you|thx|ty|tysm|thank u|thanks a lot|"

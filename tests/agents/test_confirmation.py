@@ -34,7 +34,6 @@ YES = [
     "yep, that order",
     "yes that order",
     "no problem, go ahead",
-    "I already said yes",
     "👍",
     "yesss",
 ]
@@ -52,6 +51,8 @@ NO = [
 ]
 UNCLEAR = ["maybe", "what?", "hmm", "not sure", "", "???", "ok?", "i guess", "is that the cheapest?"]
 OTHER = [
+    "I already said yes",
+    "I told you, I ALREADY SAID YES. just do it",
     "yes but change the size",
     "confirm all future orders",
     "yes and cancel the other one",

@@ -367,7 +367,8 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
     if kind is None and nlu.confidence < NEW_TASK_WHILE_ANSWERING:
         if SIMILAR.search(turn.text):
             return "similar"
-        if DETAILS.search(turn.text) and not POLICY_QUESTION.search(turn.text) and focus(dialog, turn.index):
+        in_view = named_products(turn) or focus(dialog, turn.index)
+        if DETAILS.search(turn.text) and not POLICY_QUESTION.search(turn.text) and in_view:
             return "details"  # "which sizes do they come in?" about the product just shown
         if CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
             return "quantity"
