@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from shopkeep.agents.service import ConversationService, TurnResult
+from shopkeep.agents.service import ConversationService
+from shopkeep.evals.scenarios import ScenarioRun
 from shopkeep.settings import PROJECT_ROOT
 from shopkeep.store import SqlCommerceStore
 from shopkeep.store.seed import export
@@ -47,6 +48,15 @@ ORDER_WRITES: dict[str, str | None] = {
     "modify_payment": None,
 }
 """The status an order holds after each kind of write (None: the one it had)."""
+RECORDED = {
+    "return": (("return_items", "item_ids"), ("return_payment_method_id", "payment_method_id")),
+    "exchange": (
+        ("exchange_items", "item_ids"),
+        ("exchange_new_items", "new_item_ids"),
+        ("exchange_payment_method_id", "payment_method_id"),
+    ),
+}
+"""What a return or exchange request records on the order (its field, the paraphrase's expect key)."""
 
 
 @dataclass(frozen=True)
@@ -79,22 +89,11 @@ def load_paraphrase(path: Path) -> Paraphrase:
     return Paraphrase(str(raw["id"]), raw["goal"], raw.get("task", ""), raw.get("customer", {}), turns, raw["expect"])
 
 
-@dataclass
-class ParaphraseRun:
-    conversation_id: str
-    turns: list[tuple[str, TurnResult, float]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-
 def run_paraphrase(
     case: Paraphrase, service: ConversationService, store: SqlCommerceStore, demo_db: Mapping[str, Any]
-) -> ParaphraseRun:
+) -> ScenarioRun:
     """Play the customer's turns, then judge the store (and, for questions, the replies)."""
-    run = ParaphraseRun(service.start())
+    run = ScenarioRun(service.start())
     for text in case.turns:
         started = time.perf_counter()
         result = service.send(run.conversation_id, text)
@@ -171,22 +170,12 @@ def _order_write(
         failures.append(f"order {wanted['order_id']} is {order.get('status')!r}, expected {status!r}")
     if goal == "cancel" and order.get("cancel_reason") != wanted["reason"]:
         failures.append(f"cancel reason {order.get('cancel_reason')!r}, expected {wanted['reason']!r}")
-    if goal == "return":
-        if sorted(order.get("return_items") or []) != sorted(wanted["item_ids"]):
-            failures.append(f"returned {order.get('return_items')}, expected {wanted['item_ids']}")
-        if order.get("return_payment_method_id") != wanted["payment_method_id"]:
-            failures.append(
-                f"refund to {order.get('return_payment_method_id')}, expected {wanted['payment_method_id']}"
-            )
-    if goal == "exchange":
-        if sorted(order.get("exchange_items") or []) != sorted(wanted["item_ids"]):
-            failures.append(f"exchanged {order.get('exchange_items')}, expected {wanted['item_ids']}")
-        if sorted(order.get("exchange_new_items") or []) != sorted(wanted["new_item_ids"]):
-            failures.append(f"new items {order.get('exchange_new_items')}, expected {wanted['new_item_ids']}")
-        if order.get("exchange_payment_method_id") != wanted["payment_method_id"]:
-            failures.append(
-                f"paid by {order.get('exchange_payment_method_id')}, expected {wanted['payment_method_id']}"
-            )
+    for field, key in RECORDED.get(goal, ()):
+        actual, expected = order.get(field), wanted[key]
+        if isinstance(expected, list):
+            actual, expected = sorted(actual or []), sorted(expected)
+        if actual != expected:
+            failures.append(f"{field} is {actual}, expected {expected}")
     if goal == "modify_items":
         expected = sorted(
             [i["item_id"] for i in before["items"] if i["item_id"] not in wanted["item_ids"]] + wanted["new_item_ids"]
