@@ -12,6 +12,7 @@ from langchain_core.messages import SystemMessage
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.guardrails.rails import INPUT_RAILS, OUTPUT_RAILS, OutputRail, Rail
 from shopkeep.guardrails.tool_rails import ToolRails, default_tool_rails
+from shopkeep.shop.profile import ProfileSource
 from shopkeep.store.base import CommerceStore
 from shopkeep.tools import ToolRegistry
 
@@ -55,3 +56,9 @@ class AgentDeps:
     own validators)."""
     output_rails: tuple[OutputRail, ...] = OUTPUT_RAILS
     """The output rails: ours, then the shop's own validators (``guardrails.validators``)."""
+    shop: ProfileSource | None = None
+    """The shop's profile (``ShopProfiles`` in the app); None: the demo's rules (US dollars)."""
+
+    def currency(self) -> str:
+        """The shop's currency now: what checkout charges in and what prices are written in."""
+        return self.shop.current().currency if self.shop is not None else "USD"

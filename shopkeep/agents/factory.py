@@ -36,8 +36,9 @@ from shopkeep.store.base import CommerceStore
 from shopkeep.store.sql import SqlCommerceStore
 
 
-def local_brains(nlu: NLU) -> Any:
-    brains = {agent: LocalBrain(agent=agent, nlu=nlu, policies=POLICIES) for agent in POLICIES}
+def local_brains(nlu: NLU, shop: ProfileSource | None = None) -> Any:
+    """The local brain of every agent; ``shop``: whose currency replies write prices in (None: US dollars)."""
+    brains = {agent: LocalBrain(agent=agent, nlu=nlu, policies=POLICIES, shop=shop) for agent in POLICIES}
 
     def brain_for(agent: AgentName) -> LocalBrain:
         return brains[agent]
@@ -70,8 +71,9 @@ def build_deps(
         nlu = nlu.for_store(store)
         if retrieval is None:
             retrieval = CatalogSearch.from_settings(store, settings)
-    prompts = prompts or prompt_registry(settings, ShopProfiles.from_settings(store, settings))
-    brains = brain_factory(settings, AGENTS, local_brains(nlu), transport=transport)
+    shop = ShopProfiles.from_settings(store, settings)
+    prompts = prompts or prompt_registry(settings, shop)
+    brains = brain_factory(settings, AGENTS, local_brains(nlu, shop), transport=transport)
     router: Router = LocalRouter(nlu)
     if settings.llm.router == "llm" and ModelConfig.for_agent(settings.llm, "router").provider != "local":
         from shopkeep.llm.router import LLMRouter
@@ -89,6 +91,7 @@ def build_deps(
         tool_rails=ToolRails.from_settings(settings),
         input_rails=(*input_rails(_screen(settings, nlu)), *shop_inputs),
         output_rails=(*OUTPUT_RAILS, *shop_outputs),
+        shop=shop,
     )
 
 
@@ -119,7 +122,8 @@ def build_service(
 ) -> ConversationService:
     """A ready conversation service with the configured brains (``transport``: see ``providers.provider_model``)
     and card vault (default: the process's, from settings)."""
-    prompts = prompt_registry(settings, ShopProfiles.from_settings(store, settings))
+    shop = ShopProfiles.from_settings(store, settings)
+    prompts = prompt_registry(settings, shop)
     deps = build_deps(settings, store, nlu=nlu, transport=transport, retrieval=retrieval, prompts=prompts)
     return ConversationService(
         build_graph(deps, checkpointer=checkpointer),
@@ -128,5 +132,6 @@ def build_service(
         vault=vault or default_vault(settings.payments),
         locks=conversation_locks(store),
         policy=lambda: prompts.policy.text,
+        shop=shop,
         output_rails=deps.output_rails,
     )

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shopkeep.domain import Address, Customer, Order, describe_payment_method
+from shopkeep.domain.money import format_money
 from shopkeep.store.base import CommerceStore
 from shopkeep.tools.checkout import CheckoutQuote, describe_quote
 
@@ -34,10 +35,6 @@ def fingerprint(tool: str, arguments: dict[str, Any], preview: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _money(amount: Decimal | float) -> str:
-    return f"${Decimal(str(amount)):,.2f}"
-
-
 def _address(address: dict[str, Any] | Address) -> str:
     a = address if isinstance(address, dict) else address.model_dump()
     street = ", ".join(part for part in (a["address1"], a["address2"]) if part)
@@ -49,9 +46,9 @@ def _item(item: dict[str, Any]) -> str:
     return f"{item['name']} ({options})" if options else str(item["name"])
 
 
-def _method(customer: Customer | None, method_id: str) -> str:
+def _method(customer: Customer | None, method_id: str, currency: str) -> str:
     if customer is not None and method_id in customer.payment_methods:
-        return describe_payment_method(customer.payment_methods[method_id])
+        return describe_payment_method(customer.payment_methods[method_id], currency)
     return method_id
 
 
@@ -66,8 +63,12 @@ def _items_by_id(order: Order | dict[str, Any], ids: list[str]) -> list[str]:
     return described
 
 
-def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: CommerceStore) -> str:
-    """One customer-facing paragraph stating exactly what will happen."""
+def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: CommerceStore, currency: str) -> str:
+    """One customer-facing paragraph stating exactly what will happen (amounts in the shop's ``currency``)."""
+
+    def _money(amount: Decimal | float) -> str:
+        return format_money(amount, currency)
+
     with store.session() as session:
         order = session.get_order(arguments["order_id"]) if "order_id" in arguments else None
         customer = session.get_customer(order.user_id if order else arguments.get("user_id", ""))
@@ -75,7 +76,7 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
     if tool == "cancel_pending_order" and order is not None:
         refunds = preview["payment_history"][len(order.payment_history) :]
         refund_text = "; ".join(
-            f"{_money(r['amount'])} back to {_method(customer, r['payment_method_id'])}" for r in refunds
+            f"{_money(r['amount'])} back to {_method(customer, r['payment_method_id'], currency)}" for r in refunds
         )
         items = ", ".join(_item(i) for i in preview["items"])
         return (
@@ -93,15 +94,15 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
     if tool == "modify_pending_order_payment" and order is not None:
         return (
             f"I'll pay order {order.order_id} ({_money(order.payment_history[0].amount)}) with "
-            f"{_method(customer, arguments['payment_method_id'])} instead of "
-            f"{_method(customer, order.payment_history[0].payment_method_id)}. {ask}"
+            f"{_method(customer, arguments['payment_method_id'], currency)} instead of "
+            f"{_method(customer, order.payment_history[0].payment_method_id, currency)}. {ask}"
         )
     if tool in ("modify_pending_order_items", "exchange_delivered_order_items") and order is not None:
         old = _items_by_id(order, arguments["item_ids"])
         new_lines = _new_lines(store, order, arguments)
         pairs = "; ".join(f"{a} -> {b}" for a, b in zip(old, new_lines, strict=False))
         difference = _difference(order, preview, arguments)
-        method = _method(customer, arguments["payment_method_id"])
+        method = _method(customer, arguments["payment_method_id"], currency)
         if difference > 0:
             settle = f"You pay the difference of {_money(difference)} with {method}."
         elif difference < 0:
@@ -122,12 +123,12 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
         return (
             f"I'll request a return on order {order.order_id} for: {', '.join(returned)}. "
             f"Refund: {_money(_returned_total(order, arguments['item_ids']))} to "
-            f"{_method(customer, arguments['payment_method_id'])} once the items reach us. "
+            f"{_method(customer, arguments['payment_method_id'], currency)} once the items reach us. "
             f"An order can be returned only once. {ask}"
         )
     if tool == "place_order":
         quote = CheckoutQuote.model_validate(preview["quote"])
-        return f"I'll place your order and charge ${quote.total:,.2f}. {describe_quote(quote)} {ask}"
+        return f"I'll place your order and charge {_money(quote.total)}. {describe_quote(quote)} {ask}"
     return f"I'll run {tool} with {json.dumps(arguments)}. {ask}"
 
 

@@ -26,6 +26,7 @@ from shopkeep.guardrails.cards import mask_card_numbers, vault_card_numbers
 from shopkeep.guardrails.rails import OUTPUT_RAILS, OutputRail
 from shopkeep.llm.usage import Usage
 from shopkeep.payments.vault import CardVault
+from shopkeep.shop.profile import ProfileSource
 from shopkeep.store.base import CommerceStore
 
 
@@ -50,6 +51,8 @@ class TurnResult(BaseModel):
     awaiting_confirmation: bool
     proposal: dict[str, Any] | None = None
     mode: str = "bot"
+    currency: str = "USD"
+    """The shop's currency, which the turn's prices are in."""
 
 
 log = structlog.get_logger(__name__)
@@ -100,10 +103,12 @@ class ConversationService:
         locks: ConversationLocks | None = None,
         policy: str | Callable[[], str] = "",
         output_rails: tuple[OutputRail, ...] = OUTPUT_RAILS,
+        shop: ProfileSource | None = None,
     ) -> None:
         self._graph = graph
         self._store = store
         self._policy = policy
+        self._shop = shop
         self.output_rails = output_rails
         """What streamed sentences are checked with (the graph's output guard runs the same rails)."""
         self._vault = vault
@@ -255,6 +260,7 @@ class ConversationService:
             awaiting_confirmation=proposal is not None,
             proposal=proposal,
             mode=values.get("mode") or "bot",
+            currency=self._shop.current().currency if self._shop is not None else "USD",
         )
         for call in calls:
             self._record(conversation_id, "tool", call.model_dump(), customer)

@@ -93,6 +93,7 @@ def tools_node(deps: AgentDeps) -> Any:
             conversation_id=state.get("conversation_id"),
             cart_id=state.get("cart_id"),
             retrieval=deps.retrieval,
+            currency=deps.currency(),
         )
         updates: dict[str, Any] = {}
         if state.get("mode") == "human":
@@ -164,7 +165,7 @@ def _propose(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> Proposal | To
     rehearsed = _execute(deps, call, replace(ctx, store=deps.store.rehearsal()), rehearsal=True)
     if not rehearsed.ok:
         return rehearsed
-    summary = summarize(call["name"], call["args"], rehearsed.output, deps.store)
+    summary = summarize(call["name"], call["args"], rehearsed.output, deps.store, deps.currency())
     return Proposal(
         fingerprint=fingerprint(call["name"], call["args"], rehearsed.output),
         tool=call["name"],

@@ -159,8 +159,8 @@ class TurnResponse(BaseModel):
             awaiting_confirmation=turn.awaiting_confirmation,
             proposal=ProposalOut.model_validate(turn.proposal) if turn.proposal is not None else None,
             mode=turn.mode,
-            products=product_cards(outputs),
-            cart=cart_summary(outputs),
+            products=product_cards(outputs, turn.currency),
+            cart=cart_summary(outputs, turn.currency),
         )
 
 

@@ -94,7 +94,7 @@ def _image(raw: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
-def _card(raw: Mapping[str, Any]) -> ProductCard | None:
+def _card(raw: Mapping[str, Any], currency: str) -> ProductCard | None:
     """A card from a product or a search hit; None when the output is neither."""
     if "name" not in raw or "product_id" not in raw:
         return None
@@ -108,6 +108,7 @@ def _card(raw: Mapping[str, Any]) -> ProductCard | None:
             name=str(raw["name"]),
             price_min=min(prices),
             price_max=max(prices),
+            currency=currency,
             options=_option_values(v.options for v in variants),
             available=any(v.available for v in variants),
             in_stock=sum(v.available for v in variants),
@@ -126,6 +127,7 @@ def _card(raw: Mapping[str, Any]) -> ProductCard | None:
         name=str(raw["name"]),
         price_min=price,
         price_max=Decimal(str(raw["price_max"])) if raw.get("price_max") is not None else price,
+        currency=currency,
         options={k: [v] for k, v in options.items()},
         available=available,
         in_stock=int(available),
@@ -150,8 +152,9 @@ def _candidates(output: Any) -> list[Mapping[str, Any]]:
     return []
 
 
-def product_cards(outputs: Iterable[ToolOutput]) -> list[ProductCard]:
-    """Cards for the products the turn's catalog tools returned, first seen first, one per product or variant."""
+def product_cards(outputs: Iterable[ToolOutput], currency: str) -> list[ProductCard]:
+    """Cards for the products the turn's catalog tools returned, first seen first, one per product or variant, priced
+    in the shop's ``currency``."""
     cards: list[ProductCard] = []
     seen: set[tuple[str, str | None]] = set()
     for name, ok, output in outputs:
@@ -159,7 +162,7 @@ def product_cards(outputs: Iterable[ToolOutput]) -> list[ProductCard]:
             continue
         for raw in _candidates(output):
             try:
-                card = _card(raw)
+                card = _card(raw, currency)
             except (KeyError, TypeError, ValueError, ArithmeticError):
                 log.warning("product_card_skipped", tool=name, exc_info=True)
                 continue
@@ -169,8 +172,8 @@ def product_cards(outputs: Iterable[ToolOutput]) -> list[ProductCard]:
     return cards[:MAX_CARDS]
 
 
-def cart_summary(outputs: Iterable[ToolOutput]) -> CartSummary | None:
-    """The cart as the turn's last successful cart tool returned it."""
+def cart_summary(outputs: Iterable[ToolOutput], currency: str) -> CartSummary | None:
+    """The cart as the turn's last successful cart tool returned it (its amounts in the shop's ``currency``)."""
     latest: Mapping[str, Any] | None = None
     for name, ok, output in outputs:
         if name in CART_TOOLS and ok and isinstance(output, Mapping) and "lines" in output:
@@ -184,7 +187,9 @@ def cart_summary(outputs: Iterable[ToolOutput]) -> CartSummary | None:
             )
             for line in latest["lines"]
         ]
-        return CartSummary(lines=lines, item_count=int(latest["item_count"]), subtotal=latest["subtotal"])
+        return CartSummary(
+            lines=lines, item_count=int(latest["item_count"]), subtotal=latest["subtotal"], currency=currency
+        )
     except (KeyError, TypeError, ValueError, ArithmeticError):
         # A view is a convenience: the turn already happened, so a cart it cannot show is left out, not a 500.
         log.warning("cart_view_skipped", exc_info=True)

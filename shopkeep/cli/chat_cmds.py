@@ -25,6 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, fail, open_cli_store
+from shopkeep.domain.money import format_money
 from shopkeep.errors import RetrievalError, StoreError
 from shopkeep.settings import Settings, get_settings
 
@@ -195,19 +196,20 @@ def _show(out: Console, turn: TurnResponse) -> None:
     if turn.products:
         table = Table("product", "price", "options", "availability", title="Products", title_justify="left")
         for card in turn.products:
-            price = f"${card.price_min:,.2f}" + (
-                f" – ${card.price_max:,.2f}" if card.price_max != card.price_min else ""
+            price = format_money(card.price_min, card.currency) + (
+                f" – {format_money(card.price_max, card.currency)}" if card.price_max != card.price_min else ""
             )
             options = "; ".join(f"{k}: {', '.join(v)}" for k, v in card.options.items())
             table.add_row(card.name, price, options, "in stock" if card.available else "out of stock")
         out.print(table)
     if turn.cart is not None:
         table = Table("item", "qty", "price", title="Cart", title_justify="left")
+        currency = turn.cart.currency
         for line in turn.cart.lines:
-            table.add_row(
-                f"{line.name} ({', '.join(line.options.values())})", str(line.quantity), f"${line.line_total:,.2f}"
-            )
-        table.add_row("[bold]subtotal[/bold]", str(turn.cart.item_count), f"[bold]${turn.cart.subtotal:,.2f}[/bold]")
+            name = f"{line.name} ({', '.join(line.options.values())})"
+            table.add_row(name, str(line.quantity), format_money(line.line_total, currency))
+        subtotal = format_money(turn.cart.subtotal, currency)
+        table.add_row("[bold]subtotal[/bold]", str(turn.cart.item_count), f"[bold]{subtotal}[/bold]")
         out.print(table)
     agent = turn.agent or "assistant"
     if turn.awaiting_confirmation and turn.proposal is not None:

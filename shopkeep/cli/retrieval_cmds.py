@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shopkeep.cli._common import StoreOption, console, fail, open_cli_store, print_json
+from shopkeep.domain.money import format_money
 from shopkeep.errors import RetrievalError, ShopkeepError
 from shopkeep.settings import get_settings
 
@@ -93,8 +94,8 @@ def index_command(
         target.close()
 
 
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"${value:,.2f}"
+def _money(value: Decimal | None, currency: str) -> str:
+    return "" if value is None else format_money(value, currency)
 
 
 def search_command(
@@ -104,9 +105,12 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
 ) -> None:
     """Search the catalog: ranked products or items, with why each matched."""
+    from shopkeep.shop.catalog import shop_currency
+
     target = open_cli_store(store, seed_if_empty=store is None)
     try:
         results = open_search(target).search(query, limit=limit)
+        currency = shop_currency(target)
     except ShopkeepError as exc:
         raise fail(_explain(exc)) from exc
     finally:
@@ -129,9 +133,9 @@ def search_command(
     out = Console()
     out.print(f"[bold]{results.query}[/bold]  [dim]understood as: {results.understood}[/dim]")
     for rank, hit in enumerate(results.hits, start=1):
-        price = _money(hit.price)
+        price = _money(hit.price, currency)
         if hit.price_max is not None and hit.price_max != hit.price:
-            price = f"{price} to {_money(hit.price_max)}"
+            price = f"{price} to {_money(hit.price_max, currency)}"
         what = f"item {hit.item_id}" if hit.item_id else f"product {hit.product_id}"
         options = f" ({', '.join(f'{k}: {v}' for k, v in hit.options.items())})" if hit.options else ""
         stock = "in stock" if hit.available else "out of stock"

@@ -50,6 +50,7 @@ def call_command(
     store: StoreOption = None,
 ) -> None:
     """Call one tool and print its result as JSON {name, ok, output, error}; exit code 1 when it fails."""
+    from shopkeep.shop.catalog import shop_currency
     from shopkeep.tools import ToolContext, retail_registry
 
     registry = retail_registry()
@@ -59,7 +60,7 @@ def call_command(
         fail(f"{exc.message} Available tools: {', '.join(exc.available)}")
     arguments = _parse_json(args, "--args")
     target = open_cli_store(store, seed_if_empty=store is None)
-    outcome = registry.call(name, arguments, ToolContext(store=target))
+    outcome = registry.call(name, arguments, ToolContext(store=target, currency=shop_currency(target)))
     target.close()
     print_json(outcome.as_record())
     if not outcome.ok:
@@ -73,6 +74,7 @@ def replay_command(
     export_path: Annotated[Path | None, typer.Option("--export", help="Write the final state (τ² layout).")] = None,
 ) -> None:
     """Run the calls in order on a fresh copy of the demo store (or on --store), one JSON line per call."""
+    from shopkeep.shop.catalog import shop_currency
     from shopkeep.store import open_store
     from shopkeep.store.seed import demo_db_path, export, read_tau2_db, seed
     from shopkeep.tools import ToolContext, retail_registry
@@ -90,7 +92,7 @@ def replay_command(
     else:
         target = open_cli_store(store)
     registry = retail_registry()
-    ctx = ToolContext(store=target)
+    ctx = ToolContext(store=target, currency=shop_currency(target))
     try:
         for call in calls:
             print_json(registry.call(str(call["name"]), call.get("arguments", {}), ctx).as_record())

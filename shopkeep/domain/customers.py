@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shopkeep.domain._base import Frozen
-from shopkeep.domain.money import Amount
+from shopkeep.domain.money import Amount, format_money
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -57,12 +57,13 @@ class GiftCard(Frozen):
 PaymentMethod = Annotated[CreditCard | PayPal | GiftCard, Field(discriminator="source")]
 
 
-def describe_payment_method(method: CreditCard | PayPal | GiftCard) -> str:
-    """How a method is shown to a customer: brand + last four, PayPal, or the gift card and its balance."""
+def describe_payment_method(method: CreditCard | PayPal | GiftCard, currency: str) -> str:
+    """How a method is shown to a customer: brand + last four, PayPal, or the gift card and its balance (in the
+    shop's ``currency``)."""
     if isinstance(method, CreditCard):
         return f"{method.brand.title()} ending in {method.last_four}"
     if isinstance(method, GiftCard):
-        return f"gift card {method.id} (balance ${method.balance})"
+        return f"gift card {method.id} (balance {format_money(method.balance, currency)})"
     return f"PayPal ({method.id})"
 
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopkeep.domain import Cart, Order
+from shopkeep.domain.money import format_money
 from shopkeep.errors import AuthenticationRequiredError, NotFoundError
 from shopkeep.guardrails.base import RailResult, Stage
 from shopkeep.guardrails.ratelimit import MemoryRateLimiter, RateLimiter, RateRules, rate_limiter
@@ -268,7 +269,8 @@ def _cart_problem(call: ToolCallCheck, limits: LimitSettings) -> tuple[str, str]
     amount = sum((prices[item] * count for item, count in quantities.items()), Decimal("0.00"))
     if amount > limits.max_order_amount:
         return (
-            f"An order's items can cost at most ${limits.max_order_amount:,.2f}; this would be ${amount:,.2f}. "
+            f"An order's items can cost at most {format_money(limits.max_order_amount, call.ctx.currency)}; this "
+            f"would be {format_money(amount, call.ctx.currency)}. "
             "Nothing was changed; a human agent can help with larger orders.",
             "order amount limit",
         )
@@ -292,8 +294,8 @@ def _refund_problem(call: ToolCallCheck, limits: LimitSettings) -> tuple[str, st
     if refund <= limits.max_refund_amount:
         return None
     return (
-        f"Refunds over ${limits.max_refund_amount:,.2f} (this one: ${refund:,.2f}) cannot be made here; a human agent "
-        "can help. Nothing was changed.",
+        f"Refunds over {format_money(limits.max_refund_amount, call.ctx.currency)} (this one: "
+        f"{format_money(refund, call.ctx.currency)}) cannot be made here; a human agent can help. Nothing was changed.",
         "refund amount limit",
     )
 

@@ -18,12 +18,11 @@ from shopkeep.store.base import CommerceStore
 
 @dataclass(frozen=True)
 class PaymentServices:
-    """The gateway and vault a checkout uses, and the money rules it follows."""
+    """The gateway and vault a checkout uses, and the money rules it follows (the currency is the shop's)."""
 
     gateway: PaymentGateway
     vault: CardVault
     merchant_id: str = "shopkeep-demo"
-    currency: str = "USD"
     allowance_ttl_s: int = 900
 
 
@@ -37,7 +36,6 @@ def payment_services(store: CommerceStore, settings: PaymentsSettings | None = N
         gateway=ResilientGateway(sandbox, policy),
         vault=vault,
         merchant_id=config.merchant_id,
-        currency=config.currency,
         allowance_ttl_s=config.allowance_ttl_s,
     )
 

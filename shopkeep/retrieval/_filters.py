@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from shopkeep.domain.money import CURRENCY_SIGN, CURRENCY_WORDS
 from shopkeep.retrieval._text import word_set
 
 Sort = Literal["relevance", "price_asc", "price_desc"]
@@ -17,8 +18,8 @@ CENT = Decimal("0.01")
 _AROUND_SHARE = Decimal("0.10")
 _MAX_DIGITS = 12
 
-_AMOUNT = r"(?<![\w.])(?:-\s*)?\$?\s*-?\s*\d[\d,]*(?:\.\d+)?(?:\s*k\b)?(?![\w%])"
-_CURRENCY = r"(?P<cur>\s*(?:dollars?|usd|bucks)\b)?"
+_AMOUNT = rf"(?<![\w.])(?:-\s*)?{CURRENCY_SIGN}?\s*-?\s*\d[\d,]*(?:\.\d+)?(?:\s*k\b)?(?![\w%])"
+_CURRENCY = rf"(?P<cur>\s*(?:{CURRENCY_WORDS})\b)?"
 _UNIT_WORDS = word_set(
     """
     gb tb mb ml l liter liters litre litres mah mp megapixel megapixels inch inches in ft foot feet lbs
@@ -60,8 +61,8 @@ _AROUND = re.compile(
     re.IGNORECASE,
 )
 _BARE = re.compile(
-    rf"(?P<a>(?<![\w.$])(?:-\s*)?\$\s*-?\s*\d[\d,]*(?:\.\d+)?(?:\s*k\b)?(?![\w%])){_CURRENCY}"
-    rf"|(?P<a2>{_AMOUNT})(?P<cur2>\s*(?:dollars?|usd|bucks)\b)",
+    rf"(?P<a>(?<![\w.$€£¥])(?:-\s*)?{CURRENCY_SIGN}\s*-?\s*\d[\d,]*(?:\.\d+)?(?:\s*k\b)?(?![\w%])){_CURRENCY}"
+    rf"|(?P<a2>{_AMOUNT})(?P<cur2>\s*(?:{CURRENCY_WORDS})\b)",
     re.IGNORECASE,
 )
 
@@ -106,6 +107,10 @@ class _Amount:
     has_currency: bool
 
 
+def _has_sign(raw: str) -> bool:
+    return re.search(CURRENCY_SIGN, raw) is not None
+
+
 def _amount(raw: str, currency_word: str | None) -> _Amount | None:
     """The number in a price phrase (negative if it carries a minus), or None if it is too long to be a price."""
     digits = re.search(r"\d[\d,]*(?:\.\d+)?", raw)
@@ -119,7 +124,7 @@ def _amount(raw: str, currency_word: str | None) -> _Amount | None:
         value *= 1000
     if "-" in raw[: digits.start()]:
         value = -value
-    return _Amount(value, raw.strip(), "$" in raw or bool(currency_word))
+    return _Amount(value, raw.strip(), _has_sign(raw) or bool(currency_word))
 
 
 def _followed_by_unit(text: str, end: int) -> bool:
@@ -170,7 +175,7 @@ class _Extractor:
             if kind == "range":
                 self._range(match, amount, currency)
                 continue
-            if amount is None and ("$" in raw_a or currency):
+            if amount is None and (_has_sign(raw_a) or currency):
                 self.blank(match.start(), match.end())
                 self.notes.append(f"{raw_a.strip()} is too large to be a price")
                 continue

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, and_, false, or_, select, true
 
 from shopkeep.domain import Amount, Product
+from shopkeep.domain.money import format_money
 from shopkeep.errors import IndexNotReadyError, NotFoundError, RuleViolationError
 from shopkeep.retrieval import schema as rs
 from shopkeep.retrieval.embedders.base import Embedder
@@ -49,6 +50,7 @@ from shopkeep.retrieval.knowledge import section_key
 from shopkeep.retrieval.query import MAX_QUERY_CHARS, OptionConstraint, ParsedQuery, QueryParser
 from shopkeep.retrieval.variants import VariantResolution, resolve_variant
 from shopkeep.settings import Settings
+from shopkeep.store.shop import shop_records
 from shopkeep.store.sql import SqlCommerceStore
 
 RRF_K = 10
@@ -157,6 +159,7 @@ class _Constraints:
     """The caller's filters named the product type: show nothing else."""
     whole_types: bool = False
     """``product_ids`` are every product of ``type_names``: the database filters on the type, not on the ids."""
+    currency: str = "USD"
 
     @property
     def variant_level(self) -> bool:
@@ -177,6 +180,8 @@ class _Catalog:
     type_of: dict[str, str]
     typed: bool
     """Every indexed document carries its product type (a store indexed before types were stored does not)."""
+    currency: str
+    """The shop's currency, which explanations write prices in."""
 
 
 @dataclass
@@ -280,6 +285,7 @@ class CatalogSearch:
             max_price=parsed.max_price,
             in_stock_only=parsed.in_stock_only,
             sort=parsed.sort,
+            currency=catalog.currency,
         )
         types, products = catalog.types, catalog.products
         if filters.product_type is not None:
@@ -327,7 +333,8 @@ class CatalogSearch:
             c.max_price = filters.max_price
         if c.min_price is not None and c.max_price is not None and c.min_price > c.max_price:
             raise RuleViolationError(
-                f"The lowest price (${c.min_price:.2f}) is above the highest price (${c.max_price:.2f})."
+                f"The lowest price ({format_money(c.min_price, c.currency)}) is above the highest price "
+                f"({format_money(c.max_price, c.currency)})."
             )
         c.in_stock_only = c.in_stock_only or filters.in_stock_only
         if filters.sort is not None:
@@ -590,7 +597,7 @@ class CatalogSearch:
             if base is None:
                 raise NotFoundError("Item", base_item_id, f"Item {base_item_id} is not a variant of {product.name}")
         text, _ = _clean(description)
-        return resolve_variant(product, text, catalog.parser, base=base)
+        return resolve_variant(product, text, catalog.parser, base=base, currency=catalog.currency)
 
     # helpers ----------------------------------------------------------------------------------------------------
 
@@ -637,13 +644,15 @@ class CatalogSearch:
     def _load_catalog(self) -> _Catalog:
         with self.store.session() as session:
             products = session.list_products()
+            profile = shop_records(session).profile()
         parser = QueryParser(products)
         types = parser.product_types()
         type_of = {pid: name for name, ids in types.items() for pid in ids}
         d = rs.documents
         with self.store.engine.connect() as conn:
             typed = conn.scalar(select(d.c.doc_id).where(_kind("product"), d.c.product_type.is_(None)).limit(1)) is None
-        return _Catalog(parser, {p.product_id: p for p in products}, types, type_of, typed)
+        currency = profile.currency if profile is not None else "USD"
+        return _Catalog(parser, {p.product_id: p for p in products}, types, type_of, typed, currency)
 
     def _embed_soon(self, text: str) -> Future[Vector]:
         """Embed the query on the worker thread while the full-text search runs (both release the GIL)."""
@@ -824,17 +833,13 @@ def _similarity(cand: _Candidate) -> float | None:
 # explanations -------------------------------------------------------------------------------------------------------
 
 
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
-
-
 def _price_range(c: _Constraints) -> str | None:
     if c.min_price is not None and c.max_price is not None:
-        return f"{_money(c.min_price)}-{_money(c.max_price)}"
+        return f"{format_money(c.min_price, c.currency)}-{format_money(c.max_price, c.currency)}"
     if c.max_price is not None:
-        return f"at most {_money(c.max_price)}"
+        return f"at most {format_money(c.max_price, c.currency)}"
     if c.min_price is not None:
-        return f"at least {_money(c.min_price)}"
+        return f"at least {format_money(c.min_price, c.currency)}"
     return None
 
 

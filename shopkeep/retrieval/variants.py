@@ -20,6 +20,7 @@ from pydantic import Field
 
 from shopkeep.domain import Amount, Product, Variant
 from shopkeep.domain._base import Frozen
+from shopkeep.domain.money import format_money
 from shopkeep.retrieval._text import option_values, ranked_values, value_rank
 from shopkeep.retrieval.documents import describe_options, option_phrase
 from shopkeep.retrieval.query import OptionConstraint, ParsedQuery, QueryParser
@@ -137,17 +138,19 @@ class _Request:
     max_price: Decimal | None = None
     sort: Literal["relevance", "price_asc", "price_desc"] = "relevance"
     notes: list[str] = field(default_factory=list)
+    currency: str = "USD"
+    """What the answer writes prices in (the shop's currency)."""
 
 
 class _Reader:
     """Reads one description against one product: the comparison phrases here, option values via the parser."""
 
-    def __init__(self, product: Product, parser: QueryParser, base: Variant | None) -> None:
+    def __init__(self, product: Product, parser: QueryParser, base: Variant | None, currency: str) -> None:
         self.product = product
         self.parser = parser
         self.base = base
         self.values = option_values(variant.options for variant in product.variants.values())
-        self.request = _Request()
+        self.request = _Request(currency=currency)
 
     def read(self, description: str) -> _Request:
         text = list(description.lower())
@@ -359,11 +362,12 @@ def _constraint_key(constraint: OptionConstraint, values: dict[str, list[str]]) 
 
 
 def _price_words(request: _Request) -> str:
-    if request.min_price is not None and request.max_price is not None:
-        return f"${request.min_price:,.2f} to ${request.max_price:,.2f}"
-    if request.max_price is not None:
-        return f"at most ${request.max_price:,.2f}"
-    return f"at least ${request.min_price:,.2f}"
+    low, high = request.min_price, request.max_price
+    if low is not None and high is not None:
+        return f"{format_money(low, request.currency)} to {format_money(high, request.currency)}"
+    if high is not None:
+        return f"at most {format_money(high, request.currency)}"
+    return f"at least {format_money(low, request.currency)}"
 
 
 def _score(
@@ -418,14 +422,15 @@ def _ask(open_options: dict[str, list[str]]) -> str:
 
 
 def resolve_variant(
-    product: Product, description: str, parser: QueryParser, *, base: Variant | None = None
+    product: Product, description: str, parser: QueryParser, *, base: Variant | None = None, currency: str = "USD"
 ) -> VariantResolution:
-    """Rank ``product``'s variants against ``description`` (relative to ``base``, the customer's current variant)."""
+    """Rank ``product``'s variants against ``description`` (relative to ``base``, the customer's current variant);
+    the message writes prices in ``currency``."""
     if not product.variants:
         return VariantResolution(
             product_id=product.product_id, status="no_match", matches=[], message=f"{product.name} has no variants."
         )
-    reader = _Reader(product, parser, base)
+    reader = _Reader(product, parser, base, currency)
     request = reader.read(description)
     values = reader.values
     scored, total = _score(product, request, base, values)
@@ -489,6 +494,10 @@ def _message(
     values: dict[str, list[str]],
 ) -> str:
     name = product.name
+
+    def money(value: Decimal) -> str:
+        return format_money(value, request.currency)
+
     notes = " ".join(note[0].upper() + note[1:] + "." for note in request.notes)
     wanted = ", ".join(_wanted(c) for c in request.constraints if c.values)
     available = [item for item in ranked if item.variant.available]
@@ -503,13 +512,13 @@ def _message(
             priced = request.min_price is not None or request.max_price is not None
             text = f"No {name} has {wanted}" + (f" priced {_price_words(request)}." if priced else ".")
         if available:
-            text += f" Closest in stock: {_describe(available[0].variant)} (${available[0].variant.price:,.2f})."
+            text += f" Closest in stock: {_describe(available[0].variant)} ({money(available[0].variant.price)})."
         return " ".join(part for part in (notes, text.strip()) if part)
     if status == "unavailable":
         options = _describe(fitting[0].variant) if len(fitting) == 1 else wanted
         text = f"The {name} with {options} is out of stock."
         if available:
-            listed = "; ".join(f"{_describe(item.variant)} (${item.variant.price:,.2f})" for item in available[:3])
+            listed = "; ".join(f"{_describe(item.variant)} ({money(item.variant.price)})" for item in available[:3])
             text += f" In stock: {listed}."
         else:
             text += f" No {name} is in stock right now."
@@ -521,7 +530,7 @@ def _message(
             lead = f"The {name} with {_describe(ideal[0].variant)} is out of stock. "
     if status == "exact":
         chosen = best[0].variant
-        text = f"{lead}{name} with {_describe(chosen)}: ${chosen.price:,.2f}, in stock."
+        text = f"{lead}{name} with {_describe(chosen)}: {money(chosen.price)}, in stock."
         if base is not None:
             kept = {c.key for c in request.constraints} | request.free_keys
             changed = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shopkeep.domain.shop import ShopProfile
 from shopkeep.errors import StoreUnavailableError
@@ -21,6 +21,7 @@ from shopkeep.store.seed import demo_profile
 from shopkeep.store.shop import shop_records
 
 
+@runtime_checkable
 class ProfileSource(Protocol):
     """Where a component reads the shop's profile from (``ShopProfiles`` in the running product)."""
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from shopkeep.domain import Address
-from shopkeep.domain.money import CENT
+from shopkeep.domain.money import CENT, format_money
 from shopkeep.domain.payments import PromoCode
 from shopkeep.errors import RuleViolationError
 
@@ -134,7 +134,7 @@ def normalize_code(code: str) -> str:
     return code.strip().upper()
 
 
-def promo_discount(promo: PromoCode | None, code: str, subtotal: Decimal, now: datetime) -> Decimal:
+def promo_discount(promo: PromoCode | None, code: str, subtotal: Decimal, now: datetime, currency: str) -> Decimal:
     """The discount a valid code gives on this subtotal; a typed refusal for anything else. Never more than the
     subtotal: a code can bring the items to zero, not below."""
     if promo is None:
@@ -145,7 +145,9 @@ def promo_discount(promo: PromoCode | None, code: str, subtotal: Decimal, now: d
         raise RuleViolationError(f"Promo code {promo.code} has expired")
     minimum = Decimal(promo.min_subtotal_minor) / 100
     if subtotal < minimum:
-        raise RuleViolationError(f"Promo code {promo.code} needs an item subtotal of at least ${minimum:,.2f}")
+        raise RuleViolationError(
+            f"Promo code {promo.code} needs an item subtotal of at least {format_money(minimum, currency)}"
+        )
     if promo.kind == "percent":
         discount = cents(subtotal * Decimal(promo.value) / 100)
     else:

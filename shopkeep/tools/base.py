@@ -56,6 +56,8 @@ class ToolContext:
     """The gateway and card vault for checkout; ``None`` means the configured ones (``payment_services``)."""
     retrieval: CatalogSearch | None = None
     """Catalog and knowledge search over ``store`` (the catalog tools need it; None where search is not set up)."""
+    currency: str = "USD"
+    """The shop's currency (its profile's): what checkout charges in and what prices are written in."""
 
     def require_customer(self) -> str | None:
         """The customer this call is limited to (None for an operator); raises if a conversation has none yet."""

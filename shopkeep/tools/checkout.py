@@ -56,7 +56,7 @@ from shopkeep.domain import (
     looks_like_email,
     to_minor_units,
 )
-from shopkeep.domain.money import Amount
+from shopkeep.domain.money import Amount, format_money
 from shopkeep.domain.payments import Allowance, LedgerKind, OrderCharges, Payment, PaymentStatus
 from shopkeep.errors import (
     AuthenticationRequiredError,
@@ -79,6 +79,7 @@ from shopkeep.store.base import CommerceStore, StoreSession
 from shopkeep.store.imports import new_user_id
 from shopkeep.store.payments import now_utc, payment_records
 from shopkeep.tools._pricing import (
+    FREE_STANDARD_OVER,
     SHIPPING,
     SHIPPING_METHODS,
     ShippingMethod,
@@ -305,7 +306,7 @@ def _shipping_address(customer: Customer, fields: dict[str, str], *, guest: bool
 
 
 def _payment_choice(
-    services: PaymentServices, customer: Customer, method_id: str, total: Decimal, *, guest: bool
+    services: PaymentServices, customer: Customer, method_id: str, total: Decimal, *, guest: bool, currency: str
 ) -> PaymentChoice:
     if guest and not is_vault_token(method_id):
         raise RuleViolationError("A guest pays with a card typed in this chat (its vault token), not a saved method")
@@ -321,10 +322,12 @@ def _payment_choice(
         raise NotFoundError("Payment method", method_id, "Payment method not found")
     if isinstance(method, GiftCard) and method.balance < total:
         raise InsufficientFundsError(
-            f"The gift card balance (${method.balance:,.2f}) does not cover the total (${total:,.2f}); an order is "
-            "paid with a single payment method"
+            f"The gift card balance ({format_money(method.balance, currency)}) does not cover the total "
+            f"({format_money(total, currency)}); an order is paid with a single payment method"
         )
-    return PaymentChoice(payment_method_id=method_id, source=method.source, description=describe_payment_method(method))
+    return PaymentChoice(
+        payment_method_id=method_id, source=method.source, description=describe_payment_method(method, currency)
+    )
 
 
 def _quote_id(customer: Customer, cart: Cart, parts: dict[str, Any]) -> str:
@@ -369,7 +372,7 @@ def _quote(
     description = None
     if code is not None:
         promo = payment_records(session).get_promo(code)
-        discount = promo_discount(promo, code, subtotal, now)
+        discount = promo_discount(promo, code, subtotal, now, ctx.currency)
         description = promo.description if promo else None
     discounted = subtotal - discount
     address = _shipping_address(customer, args.address, guest=guest)
@@ -379,8 +382,8 @@ def _quote(
     shipping = shipping_cost(args.shipping_method, discounted)
     tax = sales_tax(rule, discounted, shipping)
     total = discounted + shipping + tax
-    payment = _payment_choice(_services(ctx), customer, args.payment_method_id, total, guest=guest)
-    currency = _services(ctx).currency
+    currency = ctx.currency
+    payment = _payment_choice(_services(ctx), customer, args.payment_method_id, total, guest=guest, currency=currency)
     charged = {
         "lines": [(line.item_id, line.quantity, str(line.unit_price)) for line in lines],
         "promo": code,
@@ -420,21 +423,25 @@ def _quote(
 
 
 def describe_quote(quote: CheckoutQuote) -> str:
-    """The checkout summary in one paragraph (the proposal the customer confirms)."""
+    """The checkout summary in one paragraph (the proposal the customer confirms), in the quote's currency."""
+
+    def money(amount: Decimal) -> str:
+        return format_money(amount, quote.currency)
+
     items = "; ".join(
-        f"{line.quantity} x {line.name} ({', '.join(line.options.values())}) at ${line.unit_price:,.2f}"
+        f"{line.quantity} x {line.name} ({', '.join(line.options.values())}) at {money(line.unit_price)}"
         for line in quote.lines
     )
     address = quote.address
     street = ", ".join(part for part in (address.address1, address.address2) if part)
-    parts = [f"Items: {items}. Subtotal ${quote.subtotal:,.2f}"]
+    parts = [f"Items: {items}. Subtotal {money(quote.subtotal)}"]
     if quote.discount:
-        parts.append(f"promo {quote.promo_code} -${quote.discount:,.2f}")
-    parts.append(f"{quote.shipping_label} shipping ${quote.shipping:,.2f}")
-    parts.append(f"tax ({quote.tax_rate_percent}) ${quote.tax:,.2f}")
+        parts.append(f"promo {quote.promo_code} -{money(quote.discount)}")
+    parts.append(f"{quote.shipping_label} shipping {money(quote.shipping)}")
+    parts.append(f"tax ({quote.tax_rate_percent}) {money(quote.tax)}")
     guest = f" Checking out as a guest: this creates an account for {quote.guest_email}." if quote.guest_email else ""
     return (
-        f"{', '.join(parts)}. Total ${quote.total:,.2f}, paid with {quote.payment.description}.{guest} "
+        f"{', '.join(parts)}. Total {money(quote.total)}, paid with {quote.payment.description}.{guest} "
         f"Ships to {street}, {address.city}, {address.state} {address.zip}; estimated delivery "
         f"{quote.delivery.earliest:%a %b %d}"
         + ("" if quote.delivery.latest == quote.delivery.earliest else f" to {quote.delivery.latest:%a %b %d}")
@@ -460,7 +467,11 @@ def list_shipping_options(ctx: ToolContext) -> ShippingOptions:
     for method in SHIPPING_METHODS:
         refusal = next_day_refusal(customer.address) if customer and method == "next_day" else None
         cost = shipping_cost(method, subtotal)
-        note = "free over $100 of items (after promo discounts)" if method == "standard" else ""
+        note = (
+            f"free over {format_money(FREE_STANDARD_OVER, ctx.currency)} of items (after promo discounts)"
+            if method == "standard"
+            else ""
+        )
         options.append(
             ShippingOption(
                 shipping_method=method,
@@ -484,7 +495,7 @@ def list_payment_methods(ctx: ToolContext) -> PaymentMethods:
         raise NotFoundError("User", customer_id)
     return PaymentMethods(
         payment_methods=[
-            PaymentMethodView(payment_method_id=method_id, description=describe_payment_method(method))
+            PaymentMethodView(payment_method_id=method_id, description=describe_payment_method(method, ctx.currency))
             for method_id, method in customer.payment_methods.items()
         ]
     )
@@ -501,7 +512,7 @@ def check_promo_code(ctx: ToolContext, promo_code: str) -> PromoCheck:
             subtotal += (found[1].price if found else line.unit_price) * line.quantity
         code = normalize_code(promo_code)
         promo = payment_records(session).get_promo(code)
-    discount = promo_discount(promo, code, subtotal, now_utc())
+    discount = promo_discount(promo, code, subtotal, now_utc(), ctx.currency)
     assert promo is not None
     return PromoCheck(
         code=promo.code,
@@ -606,7 +617,8 @@ def _confirmed_quote(
     if quote.quote_id != quote_id:
         raise CheckoutChangedError(
             "The checkout changed since it was confirmed (prices, stock, promo or totals): the total is now "
-            f"${quote.total:,.2f} (quote {quote.quote_id}). Nothing was charged; please confirm the new summary",
+            f"{format_money(quote.total, quote.currency)} (quote {quote.quote_id}). Nothing was charged; please "
+            "confirm the new summary",
             quote_id=quote.quote_id,
         )
     return quote, customer, cart

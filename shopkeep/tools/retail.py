@@ -138,7 +138,7 @@ def _settle(ctx: ToolContext, order_id: str) -> None:
             return  # paid before the ledger existed (the demo's orders): nothing to settle
     services = ctx.payments or payment_services(ctx.store)
     try:
-        settle_order(ctx.store, services.gateway, order_id, currency=services.currency)
+        settle_order(ctx.store, services.gateway, order_id, currency=ctx.currency)
     except ShopkeepError:
         log.exception("settlement_pending", order_id=order_id)
 

@@ -19,7 +19,7 @@ T_SHIRT_ITEM = "9612497925"  # blue, M, cotton, crew neck: $50.88
 
 def test_a_product_becomes_a_card_with_price_range_options_and_availability(sqlite_store: SqlCommerceStore) -> None:
     outcome = agent_registry().call("get_product_details", {"product_id": T_SHIRT}, ToolContext(store=sqlite_store))
-    [card] = product_cards([(outcome.name, outcome.ok, outcome.output)])
+    [card] = product_cards([(outcome.name, outcome.ok, outcome.output)], "USD")
     variants = outcome.output["variants"].values()
     assert card.name == "T-Shirt"
     assert card.product_id == T_SHIRT
@@ -44,7 +44,8 @@ def test_search_hits_become_cards_and_other_tools_are_ignored() -> None:
             ("search_products", True, {"query": "boots", "understood": "", "level": "variant", "hits": hits}),
             ("get_user_details", True, {"name": "Not a product", "product_id": "x", "price": 1}),
             ("get_product_details", False, None),
-        ]
+        ],
+        "USD",
     )
     assert [(c.name, c.item_id, c.price_min, c.price_max) for c in cards] == [
         ("Hiking Boots", "11", Decimal("99.50"), Decimal("99.50")),
@@ -58,8 +59,9 @@ def test_the_cart_summary_is_the_last_cart_tool_output(sqlite_store: SqlCommerce
     ctx = ToolContext(store=sqlite_store, cart_id="cart-views-test")
     added = registry.call("add_to_cart", {"item_id": T_SHIRT_ITEM, "quantity": 2}, ctx)
     viewed = registry.call("view_cart", {}, ctx)
-    cart = cart_summary([(added.name, added.ok, added.output), (viewed.name, viewed.ok, viewed.output)])
+    cart = cart_summary([(added.name, added.ok, added.output), (viewed.name, viewed.ok, viewed.output)], "EUR")
     assert cart is not None
+    assert cart.currency == "EUR"
     [line] = cart.lines
     assert (line.name, line.quantity, line.unit_price, line.line_total) == (
         "T-Shirt",
@@ -70,12 +72,12 @@ def test_the_cart_summary_is_the_last_cart_tool_output(sqlite_store: SqlCommerce
     assert line.options["color"] == "blue"
     assert cart.item_count == 2
     assert cart.subtotal == Decimal("101.76")
-    assert cart_summary([("get_order_details", True, {"lines": []})]) is None
+    assert cart_summary([("get_order_details", True, {"lines": []})], "USD") is None
 
 
 def test_a_malformed_output_is_left_out_not_an_error() -> None:
-    assert product_cards([("search_products", True, [{"name": "x", "product_id": "1", "price": "n/a"}])]) == []
-    assert cart_summary([("view_cart", True, {"lines": [{"item_id": "1"}]})]) is None
+    assert product_cards([("search_products", True, [{"name": "x", "product_id": "1", "price": "n/a"}])], "USD") == []
+    assert cart_summary([("view_cart", True, {"lines": [{"item_id": "1"}]})], "USD") is None
 
 
 @pytest.mark.skipif(

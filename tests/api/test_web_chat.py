@@ -191,8 +191,8 @@ def canned_turn(store: SqlCommerceStore, conversation_id: str) -> TurnResponse:
         intent="add_to_cart",
         tool_calls=[ToolCallOut(name=n, arguments=a, ok=o.ok) for (n, a), o in zip(calls, outcomes, strict=True)],
         awaiting_confirmation=False,
-        products=product_cards(outputs),
-        cart=cart_summary(outputs),
+        products=product_cards(outputs, "USD"),
+        cart=cart_summary(outputs, "USD"),
     )
 
 

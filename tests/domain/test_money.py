@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shopkeep.domain import Order, to_amount, to_minor_units
+from shopkeep.domain.money import format_money
 
 
 @given(st.integers(min_value=-(10**9), max_value=10**9))
@@ -43,3 +44,18 @@ def test_order_total_is_the_sum_of_its_lines(prices_in_cents: list[int]) -> None
         {"order_id": "#W1", "user_id": "u", "address": address, "items": items, "status": "pending"}
     )
     assert to_minor_units(order.total) == sum(prices_in_cents)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "written"),
+    [
+        ("1234.5", "USD", "$1,234.50"),
+        (12, "EUR", "€12.00"),
+        (Decimal("9.99"), "GBP", "£9.99"),
+        ("9.99", "CAD", "CA$9.99"),
+        ("-3.5", "USD", "-$3.50"),
+        ("0.10", "CHF", "CHF0.10"),
+    ],
+)
+def test_amounts_are_written_in_the_shops_currency(value: object, currency: str, written: str) -> None:
+    assert format_money(value, currency) == written

@@ -19,6 +19,7 @@ from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Step
+from shopkeep.shop.profile import ProfileSource
 
 Policy = Callable[[Dialog], Step]
 
@@ -31,6 +32,8 @@ class LocalBrain(ToolBindingChatModel):
     agent: str
     nlu: NLU
     policies: dict[str, Policy]
+    shop: ProfileSource | None = None
+    """Whose currency replies write prices in (None: US dollars)."""
 
     @property
     def _llm_type(self) -> str:
@@ -44,7 +47,8 @@ class LocalBrain(ToolBindingChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         allowed = {t["function"]["name"] for t in kwargs.get("tools", []) if isinstance(t, dict)}
-        dialog = Dialog(agent=self.agent, messages=messages, nlu=self.nlu)
+        currency = self.shop.current().currency if self.shop is not None else "USD"
+        dialog = Dialog(agent=self.agent, messages=messages, nlu=self.nlu, currency=currency)
         step = self.policies[self.agent](dialog)
         if isinstance(step, Call):
             if allowed and step.name not in allowed:

@@ -110,6 +110,8 @@ class Dialog:
     agent: str
     messages: list[BaseMessage]
     nlu: NLU
+    currency: str = "USD"
+    """The shop's currency: what replies write prices in."""
     turns: list[Turn] = field(init=False)
     events: list[ToolEvent] = field(init=False)
 

@@ -42,6 +42,7 @@ from rapidfuzz.distance import OSA
 
 from shopkeep.domain import CANCEL_REASONS, to_amount
 from shopkeep.domain._base import Frozen
+from shopkeep.domain.money import CURRENCY_SIGN, CURRENCY_WORDS
 from shopkeep.llm.local._text import MAX_CHARS, clip, common_english_words, english_words
 from shopkeep.llm.local.lexicon import MAX_PHRASE_TOKENS, OptionSense, Phrase, ShopLexicon
 from shopkeep.retrieval._text import word_set, word_tokens
@@ -153,8 +154,8 @@ _TEN_DIGITS = re.compile(r"(?<!\d)\d{10}(?!\d)")
 _FIVE_DIGITS = re.compile(r"(?<![\d$#.,])\d{5}(?!\d|[.,]\d)")
 
 _MONEY = re.compile(
-    r"(?<![\w$])\$\s?(?P<a>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<ac>\d{1,2}))?(?![\d,])"
-    r"|\b(?P<b>\d+)(?:\.(?P<bc>\d{1,2}))?\s?(?:dollars?|bucks|usd)\b"
+    rf"(?<![\w$€£¥]){CURRENCY_SIGN}\s?(?P<a>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(?P<ac>\d{{1,2}}))?(?![\d,])"
+    rf"|\b(?P<b>\d+)(?:\.(?P<bc>\d{{1,2}}))?\s?(?:{CURRENCY_WORDS})\b"
     r"|\busd\s?(?P<c>\d+)(?:\.(?P<cc>\d{1,2}))?\b",
     re.IGNORECASE,
 )
@@ -168,7 +169,7 @@ _MIN_CUE = re.compile(
     re.IGNORECASE,
 )
 _PRICE_WORDS = re.compile(
-    r"\$|\b(?:price[sd]?|cost(?:s|ing)?|budget|spend|cheap\w*|expensive|afford\w*|pay|dollars?|bucks|usd)\b",
+    rf"{CURRENCY_SIGN}|\b(?:price[sd]?|cost(?:s|ing)?|budget|spend|cheap\w*|expensive|afford\w*|pay|{CURRENCY_WORDS})\b",
     re.IGNORECASE,
 )
 _UNITS = (
@@ -177,7 +178,7 @@ _UNITS = (
 )
 _BARE_PRICE = re.compile(
     r"\b(?P<cue>under|below|less\s+than|cheaper\s+than|lower\s+than|at\s+most|up\s+to|no\s+more\s+than|"
-    r"max(?:imum)?|over|above|more\s+than|at\s+least|min(?:imum)?|higher\s+than|between)\s+\$?"
+    r"max(?:imum)?|over|above|more\s+than|at\s+least|min(?:imum)?|higher\s+than|between)\s+[$€£¥]?"
     rf"(?P<n>\d+(?:\.\d{{1,2}})?)(?!\d|\.\d|\s*{_UNITS})",
     re.IGNORECASE,
 )

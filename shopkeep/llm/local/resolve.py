@@ -65,13 +65,14 @@ def literal_choice(product: Product, description: str, current_item_id: str) -> 
     return found.item_id if found is not None else None
 
 
-def resolve(product: Product, description: str, current_item_id: str) -> Resolved:
-    """The one available variant the description and the current item pin down, or what to ask instead."""
+def resolve(product: Product, description: str, current_item_id: str, currency: str) -> Resolved:
+    """The one available variant the description and the current item pin down, or what to ask instead (prices in
+    ``currency``)."""
     base = product.variants.get(current_item_id)
     literal = _literal(product, description, base)
     if literal is not None:
         return Resolved(literal.item_id, "")
-    resolution = resolve_variant(product, description, QueryParser([product]), base=base)
+    resolution = resolve_variant(product, description, QueryParser([product]), base=base, currency=currency)
     if resolution.status == "exact":
         return Resolved(resolution.matches[0].item_id, resolution.message)
     return Resolved(None, resolution.message)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
+from shopkeep.domain.money import format_money
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies.base import ADD, Call
 
@@ -98,8 +98,9 @@ class ProductRef:
     item_id: str | None = None
 
 
-def money(value: Any) -> str:
-    return f"${Decimal(str(value)):,.2f}"
+def money(value: Any, currency: str) -> str:
+    """An amount from a tool result, written in the shop's currency."""
+    return format_money(value, currency)
 
 
 def options_text(options: dict[str, Any]) -> str:
@@ -308,13 +309,14 @@ def describe_line(line: dict[str, Any]) -> str:
     return f"{line['quantity']} x {line['name']}" + (f" ({options})" if options else "")
 
 
-def cart_text(cart: dict[str, Any]) -> str:
+def cart_text(cart: dict[str, Any], currency: str) -> str:
     lines = cart.get("lines", [])
     if not lines:
         return "Your cart is empty."
-    listing = "; ".join(f"{describe_line(line)} at {money(line['unit_price'])} each" for line in lines)
+    listing = "; ".join(f"{describe_line(line)} at {money(line['unit_price'], currency)} each" for line in lines)
     count = cart["item_count"]
-    return f"Your cart: {listing}. Subtotal: {money(cart['subtotal'])} for {count} item{'s' if count != 1 else ''}."
+    subtotal = money(cart["subtotal"], currency)
+    return f"Your cart: {listing}. Subtotal: {subtotal} for {count} item{'s' if count != 1 else ''}."
 
 
 # the task ----------------------------------------------------------------------------------------------------------

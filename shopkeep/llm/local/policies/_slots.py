@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shopkeep.domain.money import format_money
 from shopkeep.llm.local.dialog import Dialog, Turn
 from shopkeep.llm.local.nlu import Entity
 from shopkeep.llm.local.policies.base import item_question
@@ -149,12 +150,12 @@ def _match_method(value: Any, methods: dict[str, dict[str, Any]], order: dict[st
     return None
 
 
-def describe_method(method_id: str, user: dict[str, Any]) -> str:
+def describe_method(method_id: str, user: dict[str, Any], currency: str) -> str:
     method = user.get("payment_methods", {}).get(method_id, {})
     if method.get("source") == "credit_card":
         return f"{str(method.get('brand', 'card')).title()} ending in {method.get('last_four')}"
     if method.get("source") == "gift_card":
-        return f"gift card (balance ${method.get('balance')})"
+        return f"gift card (balance {format_money(method.get('balance', 0), currency)})"
     if method.get("source") == "paypal":
         return "PayPal"
     return method_id

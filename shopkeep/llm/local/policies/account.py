@@ -36,7 +36,7 @@ def decide(dialog: Dialog) -> Step:
         user = dialog.user
         if user is None:
             return Call("get_user_details", {"user_id": dialog.customer_id})
-        text = _balances(user) if request.nlu.intent == BALANCE_INTENT else _profile(user)
+        text = _balances(user, dialog.currency) if request.nlu.intent == BALANCE_INTENT else _profile(user)
         return Say(f"{text} {ANYTHING_ELSE}")
     if event is not None and event.name.startswith("find_user_id") and event.ok:
         return Say(f"Thanks, you're verified. {ANYTHING_ELSE}")
@@ -73,9 +73,9 @@ def _profile(user: dict[str, Any]) -> str:
     )
 
 
-def _balances(user: dict[str, Any]) -> str:
+def _balances(user: dict[str, Any], currency: str) -> str:
     cards = {m: v for m, v in user.get("payment_methods", {}).items() if v.get("source") == "gift_card"}
     if not cards:
         return "There is no gift card on your account."
-    listing = "; ".join(f"{m}: balance {money(v.get('balance', 0))}" for m, v in cards.items())
+    listing = "; ".join(f"{m}: balance {money(v.get('balance', 0), currency)}" for m, v in cards.items())
     return f"Your gift card{'s' if len(cards) > 1 else ''}: {listing}."

@@ -79,7 +79,7 @@ def add(dialog: Dialog, task: ShopTask) -> Step:
     resolved by ``find_variant``) and the quantity. Ends with the cart's new state from ``add_to_cart``."""
     done = since(dialog, "add_to_cart", task.turn.index)
     if done is not None:
-        return _added(done.ok, done.text, done.data, str(done.args.get("item_id")))
+        return _added(done.ok, done.text, done.data, str(done.args.get("item_id")), dialog.currency)
     turns = task_turns(dialog, task)
     target = _product(dialog, task, turns)
     if not isinstance(target, ProductRef):
@@ -120,21 +120,22 @@ def _product(dialog: Dialog, task: ShopTask, turns: list[Turn]) -> ProductRef | 
     return found
 
 
-def _added(ok: bool, text: str, cart: Any, item_id: str) -> Say:
+def _added(ok: bool, text: str, cart: Any, item_id: str, currency: str) -> Say:
     if not ok:
         return Say(f"I'm sorry, I couldn't add that to your cart: {text.removeprefix('Error: ')}.")
     line = next((line for line in cart["lines"] if line["item_id"] == item_id), None)
     if line is None:
-        return Say(f"{cart_text(cart)} {CHECKOUT_HINT}")
+        return Say(f"{cart_text(cart, currency)} {CHECKOUT_HINT}")
+    price = money(line["unit_price"], currency)
     return Say(
-        f"Added to your cart: {line['name']} ({options_text(line['options'])}) at {money(line['unit_price'])} each, "
-        f"{line['quantity']} in the cart. {_totals(cart)} {CHECKOUT_HINT}"
+        f"Added to your cart: {line['name']} ({options_text(line['options'])}) at {price} each, "
+        f"{line['quantity']} in the cart. {_totals(cart, currency)} {CHECKOUT_HINT}"
     )
 
 
-def _totals(cart: dict[str, Any]) -> str:
+def _totals(cart: dict[str, Any], currency: str) -> str:
     count = cart["item_count"]
-    return f"Your cart now holds {count} item{'s' if count != 1 else ''}, subtotal {money(cart['subtotal'])}."
+    return f"Your cart now holds {count} item{'s' if count != 1 else ''}, subtotal {money(cart['subtotal'], currency)}."
 
 
 # removing and changing quantities ------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def _remove(dialog: Dialog, task: ShopTask) -> Step:
             return Call("remove_from_cart", {"item_id": lines[0]["item_id"]})
         return Say("Your cart is now empty." if done else "Your cart is already empty.")
     if done is not None:
-        return Say(f"Removed {_removed_name(dialog, str(done.args['item_id']))}. {cart_text(cart)}")
+        return Say(f"Removed {_removed_name(dialog, str(done.args['item_id']))}. {cart_text(cart, dialog.currency)}")
     if not lines:
         return Say("Your cart is empty, so there's nothing to remove.")
     line = _line(dialog, turns, lines)
@@ -220,7 +221,7 @@ def _change_quantity(dialog: Dialog, task: ShopTask) -> Step:
     if done is not None:
         if not done.ok:
             return Say(f"I'm sorry, I couldn't change that: {done.text.removeprefix('Error: ')}.")
-        return Say(f"Done. {cart_text(done.data)} {CHECKOUT_HINT}")
+        return Say(f"Done. {cart_text(done.data, dialog.currency)} {CHECKOUT_HINT}")
     cart = _current_cart(dialog, task)
     if not isinstance(cart, dict):
         return cart
@@ -246,4 +247,4 @@ def _show(dialog: Dialog, task: ShopTask) -> Step:
         return Say(f"I'm sorry, I couldn't open your cart: {event.text.removeprefix('Error: ')}.")
     if not event.data["lines"]:
         return Say("Your cart is empty. Tell me what you're looking for and I'll help you find it.")
-    return Say(f"{cart_text(event.data)} {CHECKOUT_HINT}")
+    return Say(f"{cart_text(event.data, dialog.currency)} {CHECKOUT_HINT}")

@@ -83,7 +83,7 @@ def _search(dialog: Dialog, task: ShopTask) -> Step:
     if not hits:
         return Say(_nothing_found(query, task.turn, data.get("notes", [])))
     read_as = f" (I read that as: {data['understood']})" if data.get("understood") not in (None, "any product") else ""
-    listing = "\n".join(f"{n}. {hit_text(hit, reason=True)}" for n, hit in enumerate(hits, 1))
+    listing = "\n".join(f"{n}. {hit_text(hit, dialog.currency, reason=True)}" for n, hit in enumerate(hits, 1))
     noted = (" " + " ".join(_sentence(n) for n in notes)) if notes else ""
     if not read_as and _only_weak_matches(hits):
         closest = f"I couldn't find {_quoted(query, 'that')} in our catalog. The closest things we carry:"
@@ -123,7 +123,7 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
-def hit_text(hit: dict[str, Any], *, reason: bool) -> str:
+def hit_text(hit: dict[str, Any], currency: str, *, reason: bool) -> str:
     """One search (or similar-products) hit: name, options of an item, price or price range, stock, and why."""
     name = str(hit["name"])
     if hit.get("item_id") and hit.get("options"):
@@ -131,9 +131,9 @@ def hit_text(hit: dict[str, Any], *, reason: bool) -> str:
     if hit.get("price") is None:
         price = "price not listed"
     elif hit.get("price_max") is not None and Decimal(str(hit["price_max"])) != Decimal(str(hit["price"])):
-        price = f"{money(hit['price'])} to {money(hit['price_max'])}"
+        price = f"{money(hit['price'], currency)} to {money(hit['price_max'], currency)}"
     else:
-        price = money(hit["price"])
+        price = money(hit["price"], currency)
     stock = "in stock" if hit.get("available") else "out of stock"
     why = f" ({_short_reason(str(hit['reason']))})" if reason and hit.get("reason") else ""
     return f"{name}: {price}, {stock}{why}"
@@ -190,10 +190,11 @@ def _details(dialog: Dialog, task: ShopTask) -> Step:
     asks = _asks_about_options(dialog, task) or _names_options_of(product, task.turn)
     if target.item_id and target.item_id in product["variants"] and not asks:
         variant = product["variants"][target.item_id]
-        return Say(_item_text(product, variant), expects=ADD if variant["available"] else None)
+        return Say(_item_text(product, variant, dialog.currency), expects=ADD if variant["available"] else None)
     if asks:
         return variant_answer(dialog, target, product, dialog.turns[-1].index)
-    return Say(summary(product) + " Which options would you like? I'll check the exact price and stock.")
+    asking = " Which options would you like? I'll check the exact price and stock."
+    return Say(summary(product, dialog.currency) + asking)
 
 
 def _names_options_of(product: dict[str, Any], turn: Turn) -> bool:
@@ -209,13 +210,14 @@ def _names_options_of(product: dict[str, Any], turn: Turn) -> bool:
     return bool(words & values)
 
 
-def _item_text(product: dict[str, Any], variant: dict[str, Any]) -> str:
+def _item_text(product: dict[str, Any], variant: dict[str, Any], currency: str) -> str:
     if not variant["available"]:
         return (
-            f"The {product['name']} ({options_text(variant['options'])}) is {money(variant['price'])} but out of "
+            f"The {product['name']} ({options_text(variant['options'])}) is {money(variant['price'], currency)} "
+            "but out of "
             "stock right now. I can check its other options or suggest similar products."
         )
-    price = money(variant["price"])
+    price = money(variant["price"], currency)
     return f"The {product['name']} ({options_text(variant['options'])}) is {price} and in stock. {ADD_OFFER}"
 
 
@@ -235,7 +237,8 @@ def variant_answer(dialog: Dialog, ref: ProductRef, product: dict[str, Any], upt
         best = resolution["matches"][0]["score"]
         fitting = [m for m in resolution["matches"] if m["score"] == best][:MAX_MATCHES_SHOWN]
         listing = "; ".join(
-            f"{options_text(m['options'])}: {money(m['price'])}, {'in stock' if m['available'] else 'out of stock'}"
+            f"{options_text(m['options'])}: {money(m['price'], dialog.currency)}, "
+            f"{'in stock' if m['available'] else 'out of stock'}"
             for m in fitting
         )
         return Say(f"Several versions of the {product['name']} fit: {listing}. {resolution['message']}")
@@ -258,7 +261,7 @@ def price_span(product: dict[str, Any]) -> tuple[Decimal, Decimal] | None:
     return (min(prices), max(prices)) if prices else None
 
 
-def summary(product: dict[str, Any]) -> str:
+def summary(product: dict[str, Any], currency: str) -> str:
     """A product in one paragraph: in-stock items, their price range, and the options they come in."""
     variants = list(product["variants"].values())
     span = price_span(product)
@@ -266,7 +269,7 @@ def summary(product: dict[str, Any]) -> str:
         return f"Sorry, none of the {len(variants)} versions of the {product['name']} is in stock right now."
     in_stock = sum(1 for v in variants if v["available"])
     low, high = span
-    prices = money(low) if low == high else f"{money(low)} to {money(high)}"
+    prices = money(low, currency) if low == high else f"{money(low, currency)} to {money(high, currency)}"
     return (
         f"{product['name']}: {in_stock} of {len(variants)} versions in stock, priced {prices}. "
         f"Available options: {_in_stock_options(product)}."
@@ -295,7 +298,7 @@ def _compare(dialog: Dialog, task: ShopTask) -> Step:
         if not isinstance(product, dict):
             return product
         products.append(product)
-    parts = [_ref_summary(ref, p) for ref, p in zip(refs[:2], products, strict=True)]
+    parts = [_ref_summary(ref, p, dialog.currency) for ref, p in zip(refs[:2], products, strict=True)]
     spans = [(span[0], p["name"]) for p in products if (span := price_span(p))]
     if len(spans) == 2 and spans[0][0] != spans[1][0]:
         cheaper = min(spans)[1]
@@ -303,13 +306,13 @@ def _compare(dialog: Dialog, task: ShopTask) -> Step:
     return Say(" ".join(parts) + " " + DETAILS_OFFER)
 
 
-def _ref_summary(ref: ProductRef, product: dict[str, Any]) -> str:
+def _ref_summary(ref: ProductRef, product: dict[str, Any], currency: str) -> str:
     """The item a reference pinned (a variant-level search hit), or the whole product."""
     variant = product["variants"].get(ref.item_id) if ref.item_id else None
     if variant is None:
-        return summary(product)
+        return summary(product, currency)
     stock = "in stock" if variant["available"] else "out of stock"
-    return f"{product['name']} ({options_text(variant['options'])}): {money(variant['price'])}, {stock}."
+    return f"{product['name']} ({options_text(variant['options'])}): {money(variant['price'], currency)}, {stock}."
 
 
 # similar products ----------------------------------------------------------------------------------------------
@@ -330,5 +333,5 @@ def _similar(dialog: Dialog, task: ShopTask) -> Step:
     hits = event.data["products"][:SHOWN]
     if not hits:
         return Say(f"I couldn't find other in-stock products like the {target.name}.")
-    listing = "\n".join(f"{n}. {hit_text(hit, reason=False)}" for n, hit in enumerate(hits, 1))
+    listing = "\n".join(f"{n}. {hit_text(hit, dialog.currency, reason=False)}" for n, hit in enumerate(hits, 1))
     return Say(f"Products similar to the {target.name}:\n{listing}\n{DETAILS_OFFER}")

@@ -282,7 +282,7 @@ def _ask_shipping(dialog: Dialog, first: Turn) -> Step:
         return Say(f"I'm sorry, I couldn't get the shipping options: {event.text.removeprefix('Error: ')}.")
     offers = []
     for option in event.data["options"]:
-        cost = "free" if float(option["cost"]) == 0 else money(option["cost"])
+        cost = "free" if float(option["cost"]) == 0 else money(option["cost"], dialog.currency)
         text = f"{option['label']} for {cost}"
         if not option["available"]:
             text += f" (not available: {option['note']})"
@@ -412,7 +412,7 @@ def _after_place(dialog: Dialog, event: ToolEvent) -> Say | None:
     if event.declined:
         return Say(DECLINED)
     if event.ok:
-        return Say(_placed_text(event.data))
+        return Say(_placed_text(event.data, dialog.currency))
     now = dialog.turns[-1].index if dialog.turns else -1
     changed = [e for e in dialog.events if e.name == "place_order" and e.index > now and CHANGED_MARK in e.text]
     if CHANGED_MARK in event.text and len(changed) <= MAX_REPROPOSALS:
@@ -423,7 +423,7 @@ def _after_place(dialog: Dialog, event: ToolEvent) -> Say | None:
     )
 
 
-def _placed_text(placed: dict[str, Any]) -> str:
+def _placed_text(placed: dict[str, Any], currency: str) -> str:
     quote = placed["quote"]
     earliest, latest = (
         date.fromisoformat(quote["delivery"]["earliest"]),
@@ -431,7 +431,7 @@ def _placed_text(placed: dict[str, Any]) -> str:
     )
     window = f"{earliest:%a %b %d}" + ("" if latest == earliest else f" to {latest:%a %b %d}")
     return (
-        f"Your order {placed['order_id']} is placed: {money(placed['charged'])} charged to "
+        f"Your order {placed['order_id']} is placed: {money(placed['charged'], currency)} charged to "
         f"{quote['payment']['description']}. {quote['shipping_label']} shipping, estimated delivery {window}. "
         f"{ANYTHING_ELSE}"
     )

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopkeep.domain import Product
+from shopkeep.domain.money import format_money
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import escalation, support
@@ -196,9 +197,9 @@ def decide(dialog: Dialog) -> Step:
     if task.kind == "track":
         return Say(_track_text(order) + " " + ANYTHING_ELSE)
     if task.kind == "refund_info":
-        return Say(_refund_text(order) + " " + ANYTHING_ELSE)
+        return Say(_refund_text(order, dialog.currency) + " " + ANYTHING_ELSE)
     if task.kind == "invoice":
-        return Say(f"{_invoice_text(order)} {support.HUMAN_OFFER}", expects=HUMAN)
+        return Say(f"{_invoice_text(order, dialog.currency)} {support.HUMAN_OFFER}", expects=HUMAN)
     task = _for_status(task, order)
     needed = STATUS_NEEDED[task.kind]
     if order["status"] not in needed:
@@ -370,7 +371,7 @@ def _payment(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
     if (method is None or method == current) and only_one:
         method = options[0]  # "yes" to "You have: PayPal."
     if method is None or method == current:
-        listing = ", ".join(slots.describe_method(m, user) for m in options)
+        listing = ", ".join(slots.describe_method(m, user, dialog.currency) for m in options)
         return Say(f"Which payment method should order {order['order_id']} use instead? You have: {listing}.")
     return Call("modify_pending_order_payment", {"order_id": order["order_id"], "payment_method_id": method})
 
@@ -389,7 +390,7 @@ def _return(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
     if method is None and len(options) == 1:
         method = original  # nothing to choose: the refund can only go back where the money came from
     if method is None or (method != original and method not in gift_cards):
-        listing = " or ".join(slots.describe_method(m, user) for m in options)
+        listing = " or ".join(slots.describe_method(m, user, dialog.currency) for m in options)
         return Say(f"Where should the refund go: {listing}?")
     return Call(
         "return_delivered_order_items",
@@ -417,7 +418,7 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
         if product is None:
             return Call("get_product_details", {"product_id": line["product_id"]})
         wanted = slots.wanted_descriptions(turns, line["name"], sole=len(chosen) == 1)
-        outcome = _resolve_wanted(Product.model_validate(product), line, wanted)
+        outcome = _resolve_wanted(Product.model_validate(product), line, wanted, dialog.currency)
         if outcome.item_id is None:
             return Say(f"For the {line['name']}: {outcome.message}", expects=item_question(line["name"]))
         new_ids.append(outcome.item_id)
@@ -428,7 +429,7 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
     if method is None and len(user["payment_methods"]) == 1:
         method = next(iter(user["payment_methods"]))
     if method is None:
-        listing = ", ".join(slots.describe_method(m, user) for m in user["payment_methods"])
+        listing = ", ".join(slots.describe_method(m, user, dialog.currency) for m in user["payment_methods"])
         return Say(f"Which payment method should cover or receive any price difference? You have: {listing}.")
     tool = "exchange_delivered_order_items" if task.kind == "exchange" else "modify_pending_order_items"
     return Call(
@@ -442,7 +443,7 @@ def _swap(dialog: Dialog, task: Task, order: dict[str, Any]) -> Step:
     )
 
 
-def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[str]) -> Resolved:
+def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[str], currency: str) -> Resolved:
     """The newest description that pins one variant down wins; failing that, everything said together."""
     if not descriptions:
         return Resolved(None, f"What would you like instead of the {_line_text(line)}?")
@@ -452,13 +453,13 @@ def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[s
         if literal is not None and literal != line["item_id"]:
             return Resolved(literal, "")
     for description in reversed(descriptions):
-        outcome = resolve(product, description, line["item_id"])
+        outcome = resolve(product, description, line["item_id"], currency)
         if outcome.item_id is not None and outcome.item_id != line["item_id"]:
             return outcome
-    together = resolve(product, " ".join(descriptions), line["item_id"])
+    together = resolve(product, " ".join(descriptions), line["item_id"], currency)
     if together.item_id is not None and together.item_id != line["item_id"]:
         return together
-    newest = resolve(product, descriptions[-1], line["item_id"])
+    newest = resolve(product, descriptions[-1], line["item_id"], currency)
     if newest.item_id == line["item_id"]:
         return Resolved(None, f"that is the item you have now ({_line_text(line)}). What would you like instead?")
     return newest
@@ -493,11 +494,11 @@ def _track_text(order: dict[str, Any]) -> str:
     return text
 
 
-def _invoice_text(order: dict[str, Any]) -> str:
+def _invoice_text(order: dict[str, Any], currency: str) -> str:
     """What the order's receipt shows (items, payments); a formal invoice is issued by a human colleague."""
-    items = "; ".join(f"{_line_text(i)} ${Decimal(str(i['price'])):,.2f}" for i in order["items"])
+    items = "; ".join(f"{_line_text(i)} {format_money(i['price'], currency)}" for i in order["items"])
     payments = "; ".join(
-        f"{p['transaction_type']} ${Decimal(str(p['amount'])):,.2f} ({p['payment_method_id']})"
+        f"{p['transaction_type']} {format_money(p['amount'], currency)} ({p['payment_method_id']})"
         for p in order.get("payment_history", [])
     )
     return (
@@ -510,7 +511,7 @@ def _refund_payments(order: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in order.get("payment_history", []) if p["transaction_type"] == "refund"]
 
 
-def _refund_text(order: dict[str, Any]) -> str:
+def _refund_text(order: dict[str, Any], currency: str) -> str:
     refunds = _refund_payments(order)
     if not refunds and order["status"] == RETURN_REQUESTED:
         return (
@@ -521,8 +522,8 @@ def _refund_text(order: dict[str, Any]) -> str:
         return f"There are no refunds on order {order['order_id']} (it is {order['status']})."
     total = sum((Decimal(str(r["amount"])) for r in refunds), Decimal("0"))
     return (
-        f"Order {order['order_id']} has refunds of ${total:,.2f} in total. Gift-card refunds arrive at once; card and "
-        "PayPal refunds take 5-7 business days."
+        f"Order {order['order_id']} has refunds of {format_money(total, currency)} in total. Gift-card refunds arrive "
+        "at once; card and PayPal refunds take 5-7 business days."
     )
 
 
@@ -539,7 +540,7 @@ def _refunds_of_customer(dialog: Dialog) -> Step:
             f"I don't see a refund on any of your orders ({listing}). Refunds are issued when a pending order is "
             f"cancelled or a returned item arrives back. {ANYTHING_ELSE}"
         )
-    return Say(" ".join(_refund_text(o) for o in refunding) + " " + ANYTHING_ELSE)
+    return Say(" ".join(_refund_text(o, dialog.currency) for o in refunding) + " " + ANYTHING_ELSE)
 
 
 def _customer_orders(dialog: Dialog) -> list[dict[str, Any]] | Step:
