@@ -300,8 +300,9 @@ def nlu_command(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Which labelled set: team (evals/nlu/test.jsonl), independent (evals/nlu/independent.jsonl) or all "
-            "(repeatable; default all: every set present).",
+            help="Which labelled set: team (evals/nlu/test.jsonl), independent (evals/nlu/independent.jsonl: the 27 "
+            "customer-support intents), independent_shopping (evals/nlu/independent_shopping.jsonl: the 20 shopping "
+            "and conversation intents) or all (repeatable; default all: every set present).",
         ),
     ] = None,
     file: Annotated[
@@ -310,7 +311,7 @@ def nlu_command(
     top: Annotated[int, typer.Option("--top", min=1, help="How many confusions and weakest intents to show.")] = 10,
 ) -> None:
     """Score the local brain's intent classifier: accuracy, macro-F1, the out-of-scope gate (false-out-of-scope
-    rate and recall) and the most frequent confusions, on the team's test set and on the independent set."""
+    rate and recall) and the most frequent confusions, on the team's test set and on the independent sets."""
     from shopkeep.evals.nlu import NLU_SETS, NLUCase, evaluate_nlu, load_cases
     from shopkeep.llm.local.nlu import NLU
 
@@ -348,6 +349,33 @@ def nlu_command(
     out = Console()
     for name, report in reports.items():
         _print_nlu_report(out, f"{name}: {loaded[name][0].name}", report, top)
+    if len(reports) > 1:
+        _print_nlu_overview(out, reports)
+
+
+def _print_nlu_overview(out: Console, reports: dict[str, NLUReport]) -> None:
+    """One row per set, so the sets' figures can be read side by side."""
+    table = Table(
+        "set",
+        "utterances",
+        "accuracy",
+        "macro-F1",
+        "false out-of-scope",
+        "out-of-scope recall",
+        title="NLU eval, every set",
+        title_justify="left",
+    )
+    for name, report in reports.items():
+        oos = report.out_of_scope
+        table.add_row(
+            name,
+            str(report.cases),
+            f"{report.accuracy:.4f}",
+            f"{report.macro_f1:.4f}",
+            f"{oos.wrongly_rejected:.4f}",
+            f"{oos.flagged:.4f}" if oos.cases else "-",
+        )
+    out.print(table)
 
 
 def _print_nlu_report(out: Console, title: str, report: NLUReport, top: int) -> None:

@@ -4,9 +4,11 @@ Data, one ``{"text", "intent"}`` per line (``NLU_SETS``):
 
 - ``team``: ``evals/nlu/test.jsonl``, written by the team separately from the training examples in
   ``data/nlu/intents.yaml`` (never trained on);
-- ``independent``: ``evals/nlu/independent.jsonl``, written from the intents' meanings alone by a writer who saw
-  neither the training data nor the team's test set (``independent_HOW_WRITTEN.md``); never trained or tuned on,
-  only reported.
+- ``independent``: ``evals/nlu/independent.jsonl``, the 27 customer-support intents (and ``out_of_scope``), written
+  from the intents' meanings alone by a writer who saw neither the training data nor the team's test set
+  (``independent_HOW_WRITTEN.md``); never trained or tuned on, only reported;
+- ``independent_shopping``: ``evals/nlu/independent_shopping.jsonl``, the same for the 20 shopping and conversation
+  intents (``independent_shopping_HOW_WRITTEN.md``); never trained or tuned on, only reported.
 
 Metrics:
 
@@ -34,7 +36,12 @@ from shopkeep.settings import PROJECT_ROOT
 
 TEST_SET = PROJECT_ROOT / "evals" / "nlu" / "test.jsonl"
 INDEPENDENT_SET = PROJECT_ROOT / "evals" / "nlu" / "independent.jsonl"
-NLU_SETS: dict[str, Path] = {"team": TEST_SET, "independent": INDEPENDENT_SET}
+INDEPENDENT_SHOPPING_SET = PROJECT_ROOT / "evals" / "nlu" / "independent_shopping.jsonl"
+NLU_SETS: dict[str, Path] = {
+    "team": TEST_SET,
+    "independent": INDEPENDENT_SET,
+    "independent_shopping": INDEPENDENT_SHOPPING_SET,
+}
 """The labelled sets ``shopkeep eval nlu --set`` knows, by name."""
 
 

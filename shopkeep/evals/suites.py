@@ -141,11 +141,12 @@ def by_group(items: Sequence[ItemResult]) -> dict[str, dict[str, float]]:
 
 
 def run_nlu(ctx: EvalContext) -> SuiteResult:
-    """The local brain's intent classifier on the labelled sets of ``evals/nlu/`` (the team's ``test.jsonl`` and the
-    ``independent.jsonl`` written from the intents' meanings), figures from ``shopkeep.evals.nlu``, per set."""
-    from shopkeep.evals.nlu import INDEPENDENT_SET, TEST_SET, load_cases, run_nlu_eval
+    """The local brain's intent classifier on the labelled sets of ``evals/nlu/`` (``NLU_SETS``: the team's
+    ``test.jsonl`` and the independent sets written from the intents' meanings), figures from ``shopkeep.evals.nlu``,
+    per set present."""
+    from shopkeep.evals.nlu import NLU_SETS, load_cases, run_nlu_eval
 
-    sets = {"team": TEST_SET, "independent": INDEPENDENT_SET}
+    sets = NLU_SETS
     items: list[ItemResult] = []
     summary: dict[str, float] = {}
     per_intent: dict[str, Any] = {}

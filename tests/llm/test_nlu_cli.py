@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from shopkeep.cli.main import app
@@ -141,3 +142,26 @@ def test_eval_nlu_team_set(nlu: NLU) -> None:
     assert list(reports) == ["team"]
     assert reports["team"]["cases"] == len(load_cases(TEST_SET))
     assert len(reports["team"]["confusions"]) >= 1
+
+
+def test_eval_nlu_prints_every_set_side_by_side(nlu: NLU, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shopkeep.evals.nlu
+
+    shopping = tmp_path / "shopping.jsonl"
+    shopping.write_text(json.dumps({"text": "put two of those in my basket", "intent": "add_to_cart"}) + "\n")
+    sets = {"team": _small_test_set(tmp_path), "independent_shopping": shopping, "independent": tmp_path / "absent"}
+    monkeypatch.setattr(shopkeep.evals.nlu, "NLU_SETS", sets)
+    result = runner.invoke(app, ["eval", "nlu"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    overview = result.stdout[result.stdout.index("NLU eval, every set") :]
+    assert "out-of-scope recall" in overview
+    rows = {
+        cells[0]: cells[1:]
+        for line in overview.splitlines()
+        if line.startswith("│") and (cells := [cell.strip() for cell in line.strip("│").split("│")])
+    }
+    assert set(rows) == {"team", "independent_shopping"}  # the absent set is left out
+    # utterances, accuracy, macro-F1, false out-of-scope, out-of-scope recall
+    assert rows["team"] == ["4", "1.0000", "1.0000", "0.0000", "1.0000"]
+    assert rows["independent_shopping"][0] == "1"
+    assert rows["independent_shopping"][-1] == "-"  # no out-of-scope item: no recall to report
