@@ -60,6 +60,7 @@ def build_deps(
     transport: Any = None,
     retrieval: CatalogSearch | None = None,
     prompts: PromptRegistry | None = None,
+    shop: ProfileSource | None = None,
 ) -> AgentDeps:
     """Everything the graph needs, from settings: brains, router, tools, prompts and catalog search.
 
@@ -71,7 +72,7 @@ def build_deps(
         nlu = nlu.for_store(store)
         if retrieval is None:
             retrieval = CatalogSearch.from_settings(store, settings)
-    shop = ShopProfiles.from_settings(store, settings)
+    shop = shop or ShopProfiles.from_settings(store, settings)
     prompts = prompts or prompt_registry(settings, shop)
     brains = brain_factory(settings, AGENTS, local_brains(nlu, shop), transport=transport)
     router: Router = LocalRouter(nlu)
@@ -124,7 +125,7 @@ def build_service(
     and card vault (default: the process's, from settings)."""
     shop = ShopProfiles.from_settings(store, settings)
     prompts = prompt_registry(settings, shop)
-    deps = build_deps(settings, store, nlu=nlu, transport=transport, retrieval=retrieval, prompts=prompts)
+    deps = build_deps(settings, store, nlu=nlu, transport=transport, retrieval=retrieval, prompts=prompts, shop=shop)
     return ConversationService(
         build_graph(deps, checkpointer=checkpointer),
         store,

@@ -1,15 +1,17 @@
 """The one accessor of the shop's profile: ``ShopProfiles.current()``.
 
 Every process (API workers, the CLI, evals) reads the profile from the store, so they all agree on the shop's
-name, currency and policy. Each call reads the profile's change counter (one primary-key row) and reloads the
-profile only when it moved, so a process notices another's ``shopkeep init`` on its next call, as catalog search
-notices another process's re-indexing. A store without a profile holds the demo: its profile is
+name, currency and policy. The profile's change counter (one primary-key row) is read at most every ``max_age_s``
+seconds (a turn asks for the profile several times: the service, each brain call, each tool call) and the profile
+reloaded only when it moved, so a process notices another's ``shopkeep init`` within a second, as the local brain
+notices another process's import. A store without a profile holds the demo: its profile is
 ``seed.demo_profile`` (the demo's name and ``data/policy.md``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -31,10 +33,12 @@ class ProfileSource(Protocol):
 class ShopProfiles:
     """The current profile of one store's shop, cached per profile revision."""
 
-    def __init__(self, store: CommerceStore, data_dir: Path) -> None:
+    def __init__(self, store: CommerceStore, data_dir: Path, *, max_age_s: float = 1.0) -> None:
         self._store = store
         self._data_dir = data_dir
+        self.max_age_s = max_age_s
         self._cached: tuple[int, ShopProfile] | None = None
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
     @classmethod
@@ -42,13 +46,18 @@ class ShopProfiles:
         return cls(store, settings.data_dir)
 
     def current(self) -> ShopProfile:
-        """The shop's profile as the store holds it now (while the store is unreachable, the last one read)."""
+        """The shop's profile as the store held it at most ``max_age_s`` ago (while the store is unreachable, the
+        last one read)."""
+        cached = self._cached
+        if cached is not None and time.monotonic() - self._checked_at < self.max_age_s:
+            return cached[1]
         try:
             with self._store.session() as session:
                 records = shop_records(session)
                 revision = records.revision("profile")
                 cached = self._cached
                 if cached is not None and cached[0] == revision:
+                    self._checked_at = time.monotonic()
                     return cached[1]
                 profile = records.profile()
         except StoreUnavailableError:
@@ -59,6 +68,7 @@ class ShopProfiles:
             profile = demo_profile(self._data_dir)
         with self._lock:
             self._cached = (revision, profile)
+            self._checked_at = time.monotonic()
         return profile
 
 

@@ -74,7 +74,7 @@ def test_a_store_without_a_profile_is_the_demo_and_seeding_says_so(tmp_path: Pat
 def test_every_process_sees_another_process_change_the_profile(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     worker, other = open_store(url), open_store(url)  # two engines: as two processes
-    profiles = ShopProfiles(worker, DATA_DIR)
+    profiles = ShopProfiles(worker, DATA_DIR, max_age_s=0)
     assert profiles.current().demo
     init_shop(other, HARBOR)
     assert profiles.current() == HARBOR
@@ -85,9 +85,22 @@ def test_every_process_sees_another_process_change_the_profile(tmp_path: Path) -
     other.close()
 
 
+def test_the_profile_is_read_at_most_once_per_max_age(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    worker, other = open_store(url), open_store(url)
+    profiles = ShopProfiles(worker, DATA_DIR, max_age_s=3600)
+    assert profiles.current().demo
+    init_shop(other, HARBOR)
+    assert profiles.current().demo  # within max_age_s the profile read last is the answer: no query
+    profiles.max_age_s = 0
+    assert profiles.current() == HARBOR
+    worker.close()
+    other.close()
+
+
 def test_prompts_and_the_promises_rail_follow_the_shop(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'shop.db'}")
-    profiles = ShopProfiles(store, DATA_DIR)
+    profiles = ShopProfiles(store, DATA_DIR, max_age_s=0)
     prompts = PromptRegistry.load(profiles)
     assert "Shopkeep Demo Store's assistant" in prompts.resolve("support").text
     deps = AgentDeps(
