@@ -165,7 +165,7 @@ def _propose(deps: AgentDeps, ctx: ToolContext, call: ToolCall) -> Proposal | To
     rehearsed = _execute(deps, call, replace(ctx, store=deps.store.rehearsal()), rehearsal=True)
     if not rehearsed.ok:
         return rehearsed
-    summary = summarize(call["name"], call["args"], rehearsed.output, deps.store, deps.currency())
+    summary = summarize(call["name"], call["args"], rehearsed.output, deps.store, ctx.currency)
     return Proposal(
         fingerprint=fingerprint(call["name"], call["args"], rehearsed.output),
         tool=call["name"],
