@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from shopkeep.domain.money import format_money
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
+from shopkeep.llm.local.nlu import Entity
 from shopkeep.llm.local.policies.base import ADD, Call
 
 Kind = Literal["search", "details", "compare", "similar", "add", "remove", "quantity", "view", "knowledge"]
@@ -35,6 +36,9 @@ NEW_TASK_CONFIDENCE = 0.6
 NEW_TASK_WHILE_ANSWERING = 0.85
 LEAVE_INTENTS = frozenset({"deny", "goodbye", "thanks"})
 DESCRIBING_TURNS = 6
+NOT_DESCRIBING = frozenset({"email", "person_name", "zip", "address", "user_id", "order_id", "payment_method"})
+"""Who the customer is, where to ship and how to pay say nothing about a product's options: the brown of
+emma.brown@... is no colour, and the 10 of a zip code no size."""
 
 ADD_OFFER = "Shall I add it to your cart?"
 
@@ -80,7 +84,8 @@ CHANGE_QUANTITY = re.compile(
 )
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 _QUANTITY_NUMBER = re.compile(
-    r"\b(?:to|add|make it|make that|want|need|only)\s+(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine)\b"
+    r"\b(?:to|add|make it|make that|want|need|only|take|order|buy|get|purchase)\s+"
+    r"(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine)\b"
     r"|\b(?P<m>\d{1,2})\s*(?:x|of|pieces?|units?|items?)\b",
     re.IGNORECASE,
 )
@@ -108,10 +113,10 @@ def options_text(options: dict[str, Any]) -> str:
 
 
 def name_of(dialog: Dialog, product_id: str) -> str | None:
-    return next((name for name, pid in _titles(dialog).items() if pid == product_id), None)
+    return next((name for name, pid in titles_of(dialog).items() if pid == product_id), None)
 
 
-def _titles(dialog: Dialog) -> dict[str, str]:
+def titles_of(dialog: Dialog) -> dict[str, str]:
     """Product name (as the catalog writes it) -> product id."""
     titles: dict[str, str] = {}
     for event in dialog.events:
@@ -171,7 +176,7 @@ def named_products(turn: Turn) -> list[str]:
 
 def refs_in(dialog: Dialog, turn: Turn) -> tuple[list[ProductRef], list[str]]:
     """The products a message names or points at, and the names no tool result has given an id yet."""
-    titles = {name.lower(): (name, pid) for name, pid in _titles(dialog).items()}
+    titles = {name.lower(): (name, pid) for name, pid in titles_of(dialog).items()}
     refs: list[ProductRef] = []
     unknown: list[str] = []
     for name in named_products(turn):
@@ -239,18 +244,36 @@ def describing_text(dialog: Dialog, ref: ProductRef, upto: int) -> str:
     turns.reverse()
     latest: dict[str, tuple[int, int]] = {}
     for turn in turns:
-        for entity in turn.nlu.entities:
-            if entity.type == "option" and entity.key:
-                latest[entity.key] = (turn.index, entity.start)
+        for entity in _describing_options(turn):
+            latest[str(entity.key)] = (turn.index, entity.start)
     pieces = []
     for turn in turns:
-        text = turn.text
-        for entity in sorted(turn.nlu.entities, key=lambda e: -e.start):
-            superseded = entity.type == "option" and entity.key and latest[entity.key] != (turn.index, entity.start)
-            if superseded:
-                text = text[: entity.start] + text[entity.end :]
-        pieces.append(text.strip())
+        options = _describing_options(turn)
+        cuts = [(e.start, e.end) for e in turn.nlu.entities if e.type in NOT_DESCRIBING or e.type == "option"]
+        kept = [(e.start, e.end) for e in options if latest[str(e.key)] == (turn.index, e.start)]
+        pieces.append(cut(turn.text, [cut for cut in cuts if cut not in kept]).strip())
     return "\n".join(p for p in pieces if p)
+
+
+def _describing_options(turn: Turn) -> list[Entity]:
+    """The option values a message gives (not a word inside an email address or a street name)."""
+    outside = [(e.start, e.end) for e in turn.nlu.entities if e.type in NOT_DESCRIBING]
+    return [
+        e
+        for e in turn.nlu.entities
+        if e.type == "option" and e.key and not any(s <= e.start and e.end <= t for s, t in outside)
+    ]
+
+
+def cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` without these (possibly overlapping) spans."""
+    kept, position = [], 0
+    for start, end in sorted(spans):
+        if start > position:
+            kept.append(text[position:start])
+        position = max(position, end)
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def _in_view_since(dialog: Dialog, ref: ProductRef, upto: int) -> int:
@@ -363,6 +386,8 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
     kind = KIND_OF_INTENT.get(nlu.intent)
     if nlu.intent == "place_order" and named_products(turn):
         kind = "add"
+    if takes(turn) and not turn.nlu.general_question:
+        return "add"  # "I'll take the boots in size 10 and the yoga mat", whatever the classifier made of it
     if nlu.intent == "change_order" and CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
         kind = "quantity"
     # "something similar to that one", "actually make it 2" read as nothing in particular to the classifier
@@ -383,6 +408,26 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
     if hesitant and refined not in ("compare", "similar") and shop_content(dialog, turn):
         return None
     return refined
+
+
+TAKE = re.compile(
+    r"\b(?:i'?ll|i will|we'?ll|i'?d|let me) (?:take|have|get|grab)\b|\b(?:add|put|throw in|toss in)\b"
+    r"|\bgive me\b|\bget me\b",
+    re.IGNORECASE,
+)
+"""Words that take products, as opposed to asking about them ("do you have...?", "tell me about...")."""
+
+
+def takes(turn: Turn) -> bool:
+    """The message takes the products it names: several named with a taking verb ("add the notebook and two kettles",
+    "I'll take the boots in 10 and the pink yoga mat"), one with a taking verb and the item's options or a quantity,
+    or one picked from the list shown ("I'll take the second one")."""
+    products = turn.nlu.entities_of("product")
+    if TAKE.search(turn.text) is None or COMPARE.search(turn.text.lower()):
+        return False
+    if not products:
+        return ordinal(turn) is not None  # "I'll take two of the first one"
+    return len(products) >= 2 or bool(turn.nlu.entities_of("option")) or bool(turn.nlu.entities_of("quantity"))
 
 
 def _refine(dialog: Dialog, turn: Turn, kind: Kind) -> Kind:

@@ -7,17 +7,21 @@ customer is asked which, with the values that are still open. Prices and subtota
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog, Turn
 from shopkeep.llm.local.policies import catalog, support
 from shopkeep.llm.local.policies._shop import (
     CART_KINDS,
+    NOT_DESCRIBING,
     ProductRef,
     ShopTask,
     cart_since,
     cart_text,
+    cut,
     describe_line,
     describing_text,
     focus,
@@ -31,7 +35,9 @@ from shopkeep.llm.local.policies._shop import (
     refs_in,
     shop_task,
     since,
+    takes,
     task_turns,
+    titles_of,
 )
 from shopkeep.llm.local.policies.base import Call, Say, Step
 
@@ -53,6 +59,8 @@ WRITES = {"add": "add_to_cart", "remove": "remove_from_cart", "quantity": "updat
 
 def handle(dialog: Dialog, task: ShopTask) -> Step:
     task = _follow_up(dialog, task)
+    if task.kind == "add" and wanted_in(task.turn):
+        return _add_several(dialog, task, wanted_in(task.turn))
     if task.kind == "add":
         return add(dialog, task)
     if task.kind == "remove":
@@ -68,6 +76,8 @@ def _follow_up(dialog: Dialog, task: ShopTask) -> ShopTask:
     tool = WRITES.get(task.kind)
     done = [e.index for e in dialog.events if e.name == tool and e.index > task.turn.index] if tool else []
     later = [t for t in dialog.turns if done and t.index > done[-1]]
+    if later and task.kind == "add" and _answers(later[0], wanted_in(task.turn)):
+        return task  # options for products of several named at once that still needed them ("the 1.5L one")
     return ShopTask(task.kind, later[0]) if later else task
 
 
@@ -136,6 +146,172 @@ def _added(ok: bool, text: str, cart: Any, item_id: str, currency: str) -> Say:
 def _totals(cart: dict[str, Any], currency: str) -> str:
     count = cart["item_count"]
     return f"Your cart now holds {count} item{'s' if count != 1 else ''}, subtotal {money(cart['subtotal'], currency)}."
+
+
+def _answers(turn: Turn, wanted: list[Wanted]) -> bool:
+    """The message gives options for products asked for together, and asks for no other product."""
+    if not wanted or takes(turn):
+        return False
+    asked = {want.name.lower() for want in wanted}
+    return all(name.lower() in asked for name in named_products(turn))
+
+
+# several products in one message -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One of several products a message asks for, with the words about it ("two of the red ones")."""
+
+    name: str
+    text: str
+    quantity: int
+
+
+def wanted_in(turn: Turn) -> list[Wanted]:
+    """The products one message asks to add when it names two or more ("the notebook and two kettles, glass"): each
+    with the words between the separator before it and the one before the next product, so options and a quantity
+    belong to the product they are said with. Empty when the message names fewer than two."""
+    return segments(turn) if len(turn.nlu.entities_of("product")) >= 2 else []
+
+
+def segments(turn: Turn) -> list[Wanted]:
+    """Each product a message names, with the words said about it (see ``wanted_in``)."""
+    products = sorted(turn.nlu.entities_of("product"), key=lambda e: e.start)
+    text = turn.text
+    bounds = [0]
+    for before, after in itertools.pairwise(products):
+        separators = [m.start() for m in _SEPARATOR.finditer(text, before.end, after.start)]
+        bounds.append(separators[-1] if separators else after.start)
+    bounds.append(len(text))
+    wanted = []
+    for n, product in enumerate(products):
+        start, end = bounds[n], bounds[n + 1]
+        words = _SEPARATOR.sub(" ", text[start:end], count=1).strip(" ,.;!") if n else text[start:end]
+        counted = [e.value for e in turn.nlu.entities_of("quantity") if start <= e.start < end]
+        # a number inside an option ("size 10") or a price is no quantity
+        valued = [(e.start, e.end) for e in turn.nlu.entities if e.type in ("option", "money", "price_range")]
+        rest = cut(text, [*valued, (0, start), (end, len(text))])
+        quantity = int(counted[0]) if counted and isinstance(counted[0], int) else _quantity_in(rest)
+        wanted.append(Wanted(str(product.value), words.strip(), quantity))
+    return wanted
+
+
+_SEPARATOR = re.compile(r"(?:\s*[,;&+]\s*(?:and\s+)?|\s+(?:and(?: also)?|plus|as well as|along with|also)\s+)", re.I)
+_LEADING_QUANTITY = re.compile(
+    r"\b(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine)\s+(?:of\s+(?:the|those|these)\s+)?(?!x\b)[a-z]",
+    re.IGNORECASE,
+)
+_WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+
+
+def _quantity_in(words: str) -> int:
+    found = _LEADING_QUANTITY.search(words)
+    if found is None:
+        return 1
+    value = found.group("n").lower()
+    return int(value) if value.isdigit() else _WORD_NUMBERS[value]
+
+
+def _add_several(dialog: Dialog, task: ShopTask, wanted: list[Wanted]) -> Step:
+    return _several(dialog, task, wanted)[0]
+
+
+def _several(dialog: Dialog, task: ShopTask, wanted: list[Wanted]) -> tuple[Step, bool]:
+    """Add each product a message named, in order: look it up, pin its item with ``find_variant`` over its own words
+    (and, when those left options open, over what the customer answered since), add it. What could not be added is
+    said after what was; the reply ends with the cart's new state. The flag says whether every product is in."""
+    titles = {name.lower(): (name, pid) for name, pid in titles_of(dialog).items()}
+    added: list[str] = []
+    problems: list[str] = []
+    for want in wanted:
+        found = titles.get(want.name.lower())
+        if found is None:
+            lookup = look_up_names(dialog, [want.name])
+            if lookup is not None:
+                return lookup, False
+            problems.append(f"I couldn't find {want.name} in our catalog.")
+            continue
+        name, product_id = found
+        product = catalog.product_data(dialog, product_id)
+        if not isinstance(product, dict):
+            return product, False
+        outcome = _item_for(dialog, product_id, want.text, _answers_after(dialog, task.turn, want.name))
+        if isinstance(outcome, Call):
+            return outcome, False
+        status, value = outcome
+        if status == "ambiguous":
+            problems.append(f"The {name} comes in several versions. {value}")
+        elif status != "exact":
+            problems.append(value)
+        elif (done := since(dialog, "add_to_cart", task.turn.index, item_id=value)) is None:
+            return Call("add_to_cart", {"item_id": value, "quantity": want.quantity}), False
+        elif done.ok:
+            added.append(value)
+        else:
+            problems.append(f"I couldn't add the {name}: {done.text.removeprefix('Error: ')}.")
+    return _several_added(dialog, task, added, problems), not problems
+
+
+def _answers_after(dialog: Dialog, turn: Turn, name: str) -> str:
+    """What the customer said about the options of product ``name`` since ``turn``: messages that name no product,
+    and the words said with this product in messages that name it ("the pink one for the mat, and the USB lamp").
+    Who they are and how they pay are no options."""
+    pieces = []
+    for later in dialog.turns:
+        if later.index <= turn.index:
+            continue
+        if named_products(later):
+            pieces += [want.text for want in segments(later) if want.name.lower() == name.lower()]
+            continue
+        cuts = [(e.start, e.end) for e in later.nlu.entities if e.type in NOT_DESCRIBING]
+        pieces.append(cut(later.text, cuts).strip())
+    return "\n".join(p for p in pieces if p)
+
+
+def _item_for(dialog: Dialog, product_id: str, words: str, answers: str) -> Call | tuple[str, str]:
+    """``("exact", item id)`` when the words (then the words and the answers since) pin one item; else the next
+    lookup, or the resolution's status with what to tell the customer (the options still open, or why nothing
+    fits)."""
+    resolution: dict[str, Any] = {}
+    for description in dict.fromkeys([words, f"{words}\n{answers}" if answers else words]):
+        event = dialog.tried("find_variant", product_id=product_id, description=description)
+        if event is None:
+            return Call("find_variant", {"product_id": product_id, "description": description})
+        if not event.ok:
+            return "failed", f"I couldn't check that item: {event.text.removeprefix('Error: ')}."
+        resolution = event.data
+        if resolution["status"] == "exact":
+            return "exact", str(resolution["matches"][0]["item_id"])
+    if resolution["status"] == "ambiguous":
+        return "ambiguous", str(resolution["message"])
+    return str(resolution["status"]), f"{resolution['message']} Would you like different options, or something similar?"
+
+
+def _several_added(dialog: Dialog, task: ShopTask, added: list[str], problems: list[str]) -> Say:
+    cart = cart_since(dialog, task.turn.index)
+    lines = {line["item_id"]: line for line in cart.data["lines"]} if cart is not None else {}
+    said = [
+        f"{lines[item]['name']} ({options_text(lines[item]['options'])}) at {money(lines[item]['unit_price'])} each, "
+        f"{lines[item]['quantity']} in the cart"
+        for item in dict.fromkeys(added)
+        if item in lines
+    ]
+    text = f"Added to your cart: {'; '.join(said)}. {_totals(cart.data)}" if said and cart is not None else ""
+    if problems:
+        return Say(" ".join([text, *problems]).strip())
+    return Say(f"{text} {CHECKOUT_HINT}".strip())
+
+
+def add_pending(dialog: Dialog, task: ShopTask) -> Step | None:
+    """For a purchase that names products ("I want to buy the notebook and a kettle"): the next step of putting them
+    in the cart, or None once every one of them is in it."""
+    wanted = wanted_in(task.turn)
+    if not wanted:
+        added = since(dialog, "add_to_cart", task.turn.index)
+        return None if added is not None and added.ok else handle(dialog, task)
+    step, complete = _several(dialog, task, wanted)
+    return None if complete else step
 
 
 # removing and changing quantities ------------------------------------------------------------------------------

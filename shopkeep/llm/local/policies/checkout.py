@@ -23,7 +23,7 @@ from typing import Any
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import cart, support
-from shopkeep.llm.local.policies._shop import ShopTask, cart_since, leaves, money, named_products, since
+from shopkeep.llm.local.policies._shop import ShopTask, cart_since, leaves, money, named_products, ordinal, since
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 from shopkeep.llm.local.policies.identity import ASK_IDENTITY, NOT_FOUND, identify
 
@@ -112,12 +112,13 @@ def _checkout_step(dialog: Dialog, first: Turn, task: Turn) -> Step:
     step = _guest_email(dialog, first) if guest else identify(dialog)
     if step is not None:
         if isinstance(step, Say) and step.text in (ASK_IDENTITY, NOT_FOUND):
-            return Say(f"{step.text} {GUEST_OFFER}")
+            return Say(f"{step.text} {GUEST_OFFER}", expects=step.expects)
         return step
-    if task.nlu.intent == "place_order" and named_products(task):
-        added = since(dialog, "add_to_cart", task.index)
-        if added is None or not added.ok:
-            return cart.handle(dialog, ShopTask("add", task))
+    if task.nlu.intent == "place_order" and (named_products(task) or ordinal(task) is not None):
+        # "I want to buy the pink yoga mat", "I'd like to order the second one": it goes into the cart first
+        adding = cart.add_pending(dialog, ShopTask("add", task))
+        if adding is not None:
+            return adding
     current = cart_since(dialog, task.index)
     if current is None:
         return Call("view_cart")
