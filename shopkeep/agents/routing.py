@@ -18,7 +18,7 @@ from shopkeep.agents.state import AGENTS, AgentName, ConversationState
 from shopkeep.llm.local.dialog import analyze, asks_for_answer, expected_after
 from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY, POLICY_QUESTION
-from shopkeep.llm.local.policies.base import ADD, HUMAN
+from shopkeep.llm.local.policies.base import ADD, HUMAN, IDENTITY
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
@@ -32,6 +32,12 @@ VERIFYING_AGENTS = frozenset({"orders", "account"})
 
 
 SHOPPING = frozenset({"catalog", "cart"})
+LEAVING_SHOPPING_FOR = frozenset({"checkout", "orders", "account"})
+NOT_LEAVING = frozenset({"change_payment_method", "payment_issue", "authenticate"})
+"""Intents of those agents that a shopping answer can read as ("my visa" is no change of an order's payment)."""
+NEW_REQUEST_CONFIDENCE = 0.6
+IDENTIFYING = frozenset({"email", "person_name", "zip", "user_id"})
+SHOPPING_ANSWERS = frozenset({"product", "option", "quantity", "price_range", "money"})
 # Questions the policy answers the same for every order: naming one ("is there a fee if I cancel #W...?") does not
 # make them a request to act on it.
 POLICY_ANSWERS = frozenset({"check_cancellation_fee"})
@@ -79,6 +85,15 @@ class LocalRouter:
             # The offer of a human is a yes/no question: "show me kettles" after it is a new request, not an answer.
             asking = None
         agent = self._nlu.taxonomy.agent_for(result.intent)
+        named = {e.type for e in result.entities}
+        if expects == IDENTITY and asking is not None and named & IDENTIFYING and "order_id" not in named:
+            # who the customer is, asked for a request that waits on it: the answer goes back to that request's agent,
+            # however the classifier reads a long introduction
+            return Route(agent=asking, intent=result.intent, confidence=result.confidence)
+        if asking in SHOPPING and self._new_request(result, agent):
+            # "ok let me check out" or "actually I need to cancel an order" after "Would you like details on one of
+            # them?": the shopping question is left, not answered
+            asking = None
         if self._knowledge_question(result):
             agent = active if active in ANSWER_ASIDES else "support"
         elif active is not None and (
@@ -109,6 +124,15 @@ class LocalRouter:
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"
         return Route(agent=cast(AgentName, agent), intent=result.intent, confidence=result.confidence)
+
+    def _new_request(self, result: NLUResult, agent: str | None) -> bool:
+        """A request for a task of checkout, orders or account, read with confidence, that no shopping question
+        could be answered by (it names no product, option, quantity or price)."""
+        if agent not in LEAVING_SHOPPING_FOR or result.intent in NOT_LEAVING or result.general_question:
+            return False
+        if result.confidence < NEW_REQUEST_CONFIDENCE or self._nlu.taxonomy.handling_for(result.intent) != "tool_flow":
+            return False
+        return not {e.type for e in result.entities} & SHOPPING_ANSWERS
 
     @staticmethod
     def _order_task_named(result: NLUResult) -> bool:

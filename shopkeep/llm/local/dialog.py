@@ -19,6 +19,7 @@ from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
 REDIRECTED_MARK = "they answered with something else"
 ANSWER_WORDS = 12
+SHOPPING_ASKERS = frozenset({"catalog", "cart"})
 OPEN_QUESTIONS = (
     "anything else i can help you with?",
     "what can i do for you?",
@@ -97,6 +98,12 @@ class Turn:
     @property
     def answering(self) -> bool:
         return bool(self.question)
+
+    @property
+    def answering_task(self) -> bool:
+        """The message follows a question of a task (an order, the account, the checkout), not a shopping offer
+        ("Would you like details on one of them?"), which a request for such a task leaves rather than answers."""
+        return self.answering and self.asker not in SHOPPING_ASKERS
 
     @property
     def short(self) -> bool:

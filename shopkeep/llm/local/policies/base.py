@@ -17,9 +17,12 @@ class Call:
 Expects = str
 """What a reply waits for, recorded with it (``response_metadata["expects"]``) so the next decision reads a typed
 fact, not the reply's wording: ``human`` (the offer of a human colleague), ``add_to_cart`` (the offer to add the
-item shown), ``item:<product name>`` (what the customer wants instead of that order line)."""
+item shown), ``item:<product name>`` (what the customer wants instead of that order line), ``identity`` (the question
+for the customer's email, or name and zip code, that a request waits on)."""
 HUMAN = "human"
 ADD = "add_to_cart"
+IDENTITY = "identity"
+"""The question for who the customer is: the answer goes back to the agent that asked, whose request waits on it."""
 
 
 def item_question(name: str) -> Expects:

@@ -221,7 +221,7 @@ def _starts(turn: Turn) -> bool:
     nlu = turn.nlu
     if nlu.intent not in CHECKOUT_INTENTS or nlu.confidence < NEW_TASK_CONFIDENCE or nlu.general_question:
         return False  # "how do I check out?" asks how, it does not start a checkout
-    return not (turn.answering and nlu.confidence < NEW_TASK_WHILE_ANSWERING)
+    return not (turn.answering_task and nlu.confidence < NEW_TASK_WHILE_ANSWERING)
 
 
 def _has_checkout_details(turn: Turn) -> bool:

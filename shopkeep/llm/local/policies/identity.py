@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog
-from shopkeep.llm.local.policies.base import Call, Say, Step
+from shopkeep.llm.local.policies.base import IDENTITY, Call, Say, Step
 
 ASK_IDENTITY = (
     "I can help with that. First I need to verify your identity: could you tell me the email address on your "
@@ -39,7 +39,7 @@ def _zips(dialog: Dialog) -> list[str]:
     found: list[str] = []
     for turn in dialog.turns:
         zips = [str(e.value) for e in turn.nlu.entities if e.type == "zip"]
-        if not zips and "zip code" in turn.question.lower() and not turn.nlu.entities_of("address"):
+        if not zips and turn.expects == IDENTITY and not turn.nlu.entities_of("address"):
             zips = _BARE_ZIP.findall(turn.text)
         found += zips
     return found
@@ -52,7 +52,7 @@ def identify(dialog: Dialog) -> Step | None:
     emails = dialog.entities("email")
     latest = dialog.last_turn
     if latest is not None and len({str(e.value).lower() for e in latest.nlu.entities_of("email")}) > 1:
-        return Say(WHICH_EMAIL)  # never pick one of two accounts for the customer
+        return Say(WHICH_EMAIL, expects=IDENTITY)  # never pick one of two accounts for the customer
     if emails:
         email = str(emails[-1].value)
         if dialog.tried("find_user_id_by_email", email=email) is None:
@@ -67,7 +67,7 @@ def identify(dialog: Dialog) -> Step | None:
         if dialog.tried("find_user_id_by_name_zip", first_name=first, last_name=last, zip=zip_code) is None:
             return Call("find_user_id_by_name_zip", {"first_name": first, "last_name": last, "zip": zip_code})
     if any(e.name.startswith("find_user_id") and not e.ok for e in dialog.events):
-        return Say(NOT_FOUND)
+        return Say(NOT_FOUND, expects=IDENTITY)
     if names and not zips:
-        return Say("Thanks. What is the zip code on your account?")
-    return Say(ASK_IDENTITY)
+        return Say("Thanks. What is the zip code on your account?", expects=IDENTITY)
+    return Say(ASK_IDENTITY, expects=IDENTITY)

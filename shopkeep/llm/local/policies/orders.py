@@ -100,10 +100,10 @@ def _task_of(turn: Turn) -> str | None:
     """The task a message asks for. A hesitant classification is not one, and neither is a short answer to the
     assistant's question ("use my credit card" after "which payment method?"). An explicit verb ("exchange",
     "return", "cancel") outranks a side remark the classifier latched on to ("..., paying the difference by PayPal")."""
-    if (turn.answering and turn.short) or turn.nlu.general_question:
+    if (turn.answering_task and turn.short) or turn.nlu.general_question:
         return None  # an answer to the assistant's question, or a question about how things work
     classified = None
-    sure = turn.nlu.confidence >= (NEW_TASK_WHILE_ANSWERING if turn.answering else NEW_TASK_CONFIDENCE)
+    sure = turn.nlu.confidence >= (NEW_TASK_WHILE_ANSWERING if turn.answering_task else NEW_TASK_CONFIDENCE)
     if turn.nlu.intent in TASK_OF_INTENT and sure:
         classified = TASK_OF_INTENT[turn.nlu.intent]
     if classified is None or classified in WEAK_TASKS:
