@@ -43,7 +43,12 @@ CHANGED_MARK = "changed since it was confirmed"
 SHIPPING_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("next_day", re.compile(r"\b(next[- ]?day|overnight|tomorrow)\b", re.IGNORECASE)),
     ("express", re.compile(r"\b(express|expedited|faster|fastest|rush|2-3 (?:business )?days)\b", re.IGNORECASE)),
-    ("standard", re.compile(r"\b(standard|regular|normal|ground|slowest|free shipping)\b", re.IGNORECASE)),
+    (
+        "standard",
+        re.compile(
+            r"\b(standard|regular|normal|ground|slowest|free shipping|cheapest|least expensive)\b", re.IGNORECASE
+        ),
+    ),
 )
 VAULT_TOKEN = re.compile(r"\bvault token (vt_[0-9a-f]{24})\b")
 PROMO = re.compile(
