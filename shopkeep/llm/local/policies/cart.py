@@ -292,12 +292,14 @@ def _several_added(dialog: Dialog, task: ShopTask, added: list[str], problems: l
     cart = cart_since(dialog, task.turn.index)
     lines = {line["item_id"]: line for line in cart.data["lines"]} if cart is not None else {}
     said = [
-        f"{lines[item]['name']} ({options_text(lines[item]['options'])}) at {money(lines[item]['unit_price'])} each, "
+        f"{lines[item]['name']} ({options_text(lines[item]['options'])}) at "
+        f"{money(lines[item]['unit_price'], dialog.currency)} each, "
         f"{lines[item]['quantity']} in the cart"
         for item in dict.fromkeys(added)
         if item in lines
     ]
-    text = f"Added to your cart: {'; '.join(said)}. {_totals(cart.data)}" if said and cart is not None else ""
+    totals = _totals(cart.data, dialog.currency) if cart is not None else ""
+    text = f"Added to your cart: {'; '.join(said)}. {totals}" if said else ""
     if problems:
         return Say(" ".join([text, *problems]).strip())
     return Say(f"{text} {CHECKOUT_HINT}".strip())
