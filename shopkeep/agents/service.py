@@ -163,7 +163,7 @@ class ConversationService:
 
     def exists(self, conversation_id: str) -> bool:
         with self._store.session() as session:
-            return bool(session.list_events(conversation_id))
+            return session.has_events(conversation_id)
 
     def send(
         self, conversation_id: str, text: str, *, confirm: str | None = None, on_message: MessageSink | None = None

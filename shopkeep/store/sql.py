@@ -371,6 +371,12 @@ class SqlSession:
         )
         return [ConversationEvent.model_validate(row._asdict()) for row in self._conn.execute(query)]
 
+    def has_events(self, conversation_id: str) -> bool:
+        """Whether the conversation was ever started (one indexed row, not its whole history)."""
+        events = t.conversation_events
+        query = select(events.c.event_id).where(events.c.conversation_id == conversation_id).limit(1)
+        return self._conn.execute(query).first() is not None
+
     def events_of_kinds(self, kinds: Sequence[str]) -> list[ConversationEvent]:
         """Every event of these kinds, in order (one plain SELECT: SQLite, PostgreSQL and Oracle alike)."""
         events = t.conversation_events

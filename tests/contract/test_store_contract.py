@@ -174,6 +174,7 @@ def test_carts_tickets_and_events(store: SqlCommerceStore) -> None:
             ("tool", {"n": 2}, "B"),
         ]
         assert s.list_events("c-2") == []
+        assert s.has_events("c-1") and not s.has_events("c-2")
 
 
 def test_a_rehearsal_runs_the_real_checks_and_writes_nothing(store: SqlCommerceStore) -> None:
