@@ -17,6 +17,7 @@ from shopkeep.llm.local.intents import (
     IntentTaxonomy,
     TaxonomyError,
     acceptance_threshold,
+    noisy_copy,
 )
 from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.retrieval.embedders.base import Embedder
@@ -35,7 +36,7 @@ exchange_items gift_card_balance greeting goodbye affirm deny chitchat out_of_sc
     )
 )
 
-# Measured on evals/nlu/test.jsonl (706 utterances): accuracy 0.931, macro-F1 0.936, top-1 before the gate 0.946.
+# Measured on evals/nlu/test.jsonl (706 utterances): accuracy 0.943, macro-F1 0.944, top-1 before the gate 0.949.
 ACCURACY_FLOOR = 0.90
 MACRO_F1_FLOOR = 0.90
 
@@ -58,6 +59,61 @@ def test_taxonomy_errors(tmp_path: Path) -> None:
     bad.write_text("intents:\n  - name: greeting\n    agent: smalltalk\n    handling: reply\n    description: x\n")
     with pytest.raises(TaxonomyError):
         IntentTaxonomy.load(bad)
+
+
+def _taxonomy_file(tmp_path: Path, written: str) -> Path:
+    path = tmp_path / "intents.yaml"
+    intents = "".join(
+        f"  - name: {name}\n    agent: smalltalk\n    handling: reply\n    description: x\n"
+        f"    examples: [{example!r}]\n"
+        for name, example in (("greeting", "hello"), ("out_of_scope", "what's the weather"))
+    )
+    path.write_text(f"written_examples: [written.yaml]\nintents:\n{intents}")
+    (tmp_path / "written.yaml").write_text(written)
+    return path
+
+
+def test_written_examples_join_their_intents(tmp_path: Path) -> None:
+    path = _taxonomy_file(tmp_path, "greeting: [Hello, 'hiya there', 'hiya there']\nout_of_scope: ['fix my car']\n")
+    taxonomy = IntentTaxonomy.load(path)
+    assert taxonomy.get("greeting").examples == ("hello",)
+    assert taxonomy.get("greeting").written == ("hiya there",)  # "Hello" is the team's own, and no text twice
+    assert taxonomy.examples() == [
+        ("hello", "greeting"),
+        ("hiya there", "greeting"),
+        ("what's the weather", "out_of_scope"),
+        ("fix my car", "out_of_scope"),
+    ]
+    # the cached model is keyed by the written examples too
+    (tmp_path / "written.yaml").write_text("greeting: [hey]\n")
+    assert IntentTaxonomy.load(path).fingerprint != taxonomy.fingerprint
+
+
+@pytest.mark.parametrize("written", ["refund: [money back]\n", "greeting: hello\n", "[hello]\n"])
+def test_written_examples_must_name_known_intents_and_list_messages(tmp_path: Path, written: str) -> None:
+    with pytest.raises(TaxonomyError):
+        IntentTaxonomy.load(_taxonomy_file(tmp_path, written))
+
+
+def test_noisy_copies_are_seeded_and_look_typed_in_a_hurry() -> None:
+    text = "Hi! I'd like to cancel order #W2378156, please."
+    copies = [noisy_copy(text, seed=0, copy=n) for n in range(20)]
+    assert copies == [noisy_copy(text, seed=0, copy=n) for n in range(20)]  # reproducible
+    assert copies != [noisy_copy(text, seed=1, copy=n) for n in range(20)]
+    assert all(copy != text and "#W2378156".lower() in copy.lower() for copy in copies)
+    assert any(copy == copy.lower() for copy in copies)
+    assert any("!" not in copy and "," not in copy for copy in copies)
+    assert any("Id like" in copy or "id like" in copy for copy in copies)  # apostrophes dropped, not spaced
+    assert noisy_copy("ok", seed=0) == "ok"  # nothing long enough to misspell
+
+
+def test_training_records_the_noisy_copies_and_the_gate_on_cross_validation(nlu: NLU) -> None:
+    stats = nlu.classifier.training_stats
+    assert stats["examples"] == len(nlu.taxonomy.examples())
+    assert stats["noisy_copies"] == stats["examples"]
+    assert stats["cv_noisy_accuracy"] > 0.8
+    assert stats["cv_false_out_of_scope"] < 0.1
+    assert stats["cv_out_of_scope_recall"] > 0.7
 
 
 def test_accuracy_on_the_held_out_test_set(test_cases: list[NLUCase], test_results: list[NLUResult]) -> None:

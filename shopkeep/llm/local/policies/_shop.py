@@ -399,6 +399,8 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
             return "details"  # "which sizes do they come in?" about the product just shown
         if CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
             return "quantity"
+    if kind in CART_KINDS and CHANGE_QUANTITY.search(turn.text) and cart_since(dialog, -1):
+        return "quantity"  # "set the kettle to 3" with the kettle in the cart, however unsure the classifier
     if kind is None or nlu.confidence < NEW_TASK_CONFIDENCE:
         return None
     refined = _refine(dialog, turn, kind)

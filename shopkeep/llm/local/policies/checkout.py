@@ -246,6 +246,10 @@ def _session(dialog: Dialog) -> tuple[Turn, Turn] | None:
     starts = [t for t in dialog.turns if t.index > placed and _starts(t)]
     if not starts:
         return None
+    # an answer that reads as checkout ("pay with my visa", "express please") goes on with the checkout already
+    # started, with its details; it does not start it again
+    while len(starts) > 1 and _has_checkout_details(starts[-1]):
+        starts.pop()
     task = starts[-1]
     for turn in dialog.turns:
         if turn.index > task.index and leaves(dialog, turn) and not _has_checkout_details(turn):

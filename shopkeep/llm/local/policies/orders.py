@@ -79,6 +79,8 @@ KEYWORD_TASKS = (
     (re.compile(r"\breturn(ing)?\b|\bsend (?:\w+ ){0,3}back\b", re.IGNORECASE), "return"),
     (re.compile(r"\b(cancel|cancle|cansel)", re.IGNORECASE), "cancel"),
     (re.compile(r"\b(change|modify|switch|adjust|replace)\b.*\b(to|for|into|with)\b", re.IGNORECASE), "modify_items"),
+    # "the t-shirt in red rather than black": a swap of an item's options (an exchange if the order was delivered)
+    (re.compile(r"\b(rather than|instead of)\b", re.IGNORECASE), "modify_items"),
 )
 WEAK_TASKS = frozenset({"payment", "refund_info", "track"})
 TRACK_WORDS = re.compile(r"\b(status|where(?:'s| is)|track(?:ing)?|shipped|arriv\w*)\b", re.IGNORECASE)

@@ -107,9 +107,17 @@ def decide(dialog: Dialog) -> Step:
         # "how can I apply a discount code?": the help pages may answer what the classifier cannot place (and the
         # knowledge answer says so when they do not)
         return knowledge(dialog, turn)
+    if nlu.reason == "ambiguous" and all(_answered_from_help_pages(dialog, intent) for intent, _ in nlu.top[:2]):
+        # torn between two questions the help pages answer ("do you have a loyalty program?": contact or payment?):
+        # the search of the help pages tells them apart, or the answer says it does not know
+        return knowledge(dialog, turn)
     if nlu.clarify or nlu.intent == "out_of_scope":
         return Say(CLARIFY)
     return knowledge(dialog, turn)
+
+
+def _answered_from_help_pages(dialog: Dialog, intent: str) -> bool:
+    return intent in dialog.nlu.taxonomy and dialog.nlu.taxonomy.handling_for(intent) == "knowledge"
 
 
 def accepts_human(dialog: Dialog, turn: Turn) -> bool:
