@@ -86,7 +86,14 @@ class LocalRouter:
             asking = None
         agent = self._nlu.taxonomy.agent_for(result.intent)
         named = {e.type for e in result.entities}
-        if expects == IDENTITY and asking is not None and named & IDENTIFYING and "order_id" not in named:
+        wants_human = self._nlu.taxonomy.agent_for(result.intent) == "escalation"
+        if (
+            expects == IDENTITY
+            and asking is not None
+            and named & IDENTIFYING
+            and "order_id" not in named
+            and not wants_human
+        ):
             # who the customer is, asked for a request that waits on it: the answer goes back to that request's agent,
             # however the classifier reads a long introduction
             return Route(agent=asking, intent=result.intent, confidence=result.confidence)
