@@ -12,7 +12,7 @@ from langchain_core.messages import SystemMessage
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.guardrails.rails import INPUT_RAILS, OUTPUT_RAILS, OutputRail, Rail
 from shopkeep.guardrails.tool_rails import ToolRails, default_tool_rails
-from shopkeep.shop.profile import ProfileSource
+from shopkeep.shop.profile import ProfileSource, currency_of
 from shopkeep.store.base import CommerceStore
 from shopkeep.tools import ToolRegistry
 
@@ -61,4 +61,4 @@ class AgentDeps:
 
     def currency(self) -> str:
         """The shop's currency now: what checkout charges in and what prices are written in."""
-        return self.shop.current().currency if self.shop is not None else "USD"
+        return currency_of(self.shop)

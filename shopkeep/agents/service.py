@@ -26,7 +26,7 @@ from shopkeep.guardrails.cards import mask_card_numbers, vault_card_numbers
 from shopkeep.guardrails.rails import OUTPUT_RAILS, OutputRail
 from shopkeep.llm.usage import Usage
 from shopkeep.payments.vault import CardVault
-from shopkeep.shop.profile import ProfileSource
+from shopkeep.shop.profile import ProfileSource, currency_of
 from shopkeep.store.base import CommerceStore
 
 
@@ -260,7 +260,7 @@ class ConversationService:
             awaiting_confirmation=proposal is not None,
             proposal=proposal,
             mode=values.get("mode") or "bot",
-            currency=self._shop.current().currency if self._shop is not None else "USD",
+            currency=currency_of(self._shop),
         )
         for call in calls:
             self._record(conversation_id, "tool", call.model_dump(), customer)

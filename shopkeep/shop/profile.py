@@ -72,6 +72,11 @@ class ShopProfiles:
         return profile
 
 
+def currency_of(shop: ProfileSource | None) -> str:
+    """The shop's currency now; US dollars (the demo's) where a component was built without a profile."""
+    return shop.current().currency if shop is not None else "USD"
+
+
 class FixedProfile:
     """A profile that never changes: for graphs built without a store profile (tests, tools run alone)."""
 

@@ -19,7 +19,7 @@ from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Step
-from shopkeep.shop.profile import ProfileSource
+from shopkeep.shop.profile import ProfileSource, currency_of
 
 Policy = Callable[[Dialog], Step]
 
@@ -47,8 +47,7 @@ class LocalBrain(ToolBindingChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         allowed = {t["function"]["name"] for t in kwargs.get("tools", []) if isinstance(t, dict)}
-        currency = self.shop.current().currency if self.shop is not None else "USD"
-        dialog = Dialog(agent=self.agent, messages=messages, nlu=self.nlu, currency=currency)
+        dialog = Dialog(agent=self.agent, messages=messages, nlu=self.nlu, currency=currency_of(self.shop))
         step = self.policies[self.agent](dialog)
         if isinstance(step, Call):
             if allowed and step.name not in allowed:
