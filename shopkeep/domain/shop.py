@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from shopkeep.domain._base import Frozen
 
 DEMO_SHOP_NAME = "Shopkeep Demo Store"
+DEMO_SUPPORT_HOURS = "Monday to Friday, 8 am to 8 pm Eastern Time"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 

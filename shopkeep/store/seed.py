@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from shopkeep.domain import Customer, Order, Product
-from shopkeep.domain.shop import DEMO_SHOP_NAME, ShopProfile
+from shopkeep.domain.shop import DEMO_SHOP_NAME, DEMO_SUPPORT_HOURS, ShopProfile
 from shopkeep.store import schema as t
 from shopkeep.store.payments import seed_promo_codes
 from shopkeep.store.shop import shop_records
@@ -48,9 +48,6 @@ class StoreData:
     products: list[Product]
     customers: list[Customer]
     orders: list[Order]
-
-
-DEMO_SUPPORT_HOURS = "Monday to Friday, 8 am to 8 pm Eastern Time"
 
 
 def demo_db_path(data_dir: Path) -> Path:

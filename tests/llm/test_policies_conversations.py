@@ -16,10 +16,10 @@ from shopkeep.agents.service import ConversationService, TurnResult
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies._shop import ADD_OFFER
 from shopkeep.llm.local.policies.checkout import DECLINED
-from shopkeep.llm.local.policies.support import CLARIFY, SMALL_TALK
 from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore
 from tests.conftest import fresh_sqlite_store
+from tests.support.dialogs import demo_reply
 
 EMMA = "emma_smith_8564"
 BLACK_STEEL_LITRE_BOTTLE = "7661609223"
@@ -138,8 +138,8 @@ def test_a_policy_question_is_answered_with_a_citation(service: ConversationServ
 
 def test_small_talk_and_a_message_it_cannot_read(service: ConversationService) -> None:
     chat = service.start()
-    assert service.send(chat, "hello").reply == SMALL_TALK["greeting"]
-    assert service.send(chat, "asdkjh qwe zzz").reply == CLARIFY
-    assert service.send(chat, "thanks").reply == SMALL_TALK["thanks"]
+    assert service.send(chat, "hello").reply == demo_reply("support.greeting")
+    assert service.send(chat, "asdkjh qwe zzz").reply == demo_reply("support.clarify")
+    assert service.send(chat, "thanks").reply == demo_reply("support.thanks")
     goodbye = service.send(chat, "bye")
-    assert goodbye.reply == SMALL_TALK["goodbye"] and goodbye.tool_calls == []
+    assert goodbye.reply == demo_reply("support.goodbye") and goodbye.tool_calls == []

@@ -7,17 +7,8 @@ import pytest
 
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say
-from shopkeep.llm.local.policies.support import (
-    CLARIFY,
-    HUMAN_OFFER,
-    NOT_SURE,
-    OTHER_LANGUAGE,
-    OUT_OF_SCOPE,
-    SMALL_TALK,
-    VERIFIED,
-)
-from tests.support.dialogs import Conversation
+from shopkeep.llm.local.policies.base import Call, Say
+from tests.support.dialogs import Conversation, demo_reply
 from tests.support.shop_results import (
     CANCELLATION_PASSAGE,
     RETURNS_PASSAGE,
@@ -44,7 +35,7 @@ def test_the_answer_quotes_the_key_sentences_and_cites_the_source(nlu: NLU) -> N
     assert reply.text == (
         'From our help page "Cancellation Fees": "Cancelling an order at the Shopkeep Demo Store never costs you '
         "anything. We do not charge a cancellation fee, a restocking fee or any other penalty for cancelling a pending "
-        f'order." (source: cancellation-fees) {ANYTHING_ELSE}'
+        f'order." (source: cancellation-fees) {demo_reply("base.anything_else")}'
     )
 
 
@@ -61,7 +52,7 @@ def test_weak_results_get_a_not_sure_and_a_yes_hands_over_to_a_human(nlu: NLU) -
     question = "what's your refund policy for items bought on a full moon by pirates"
     talk = Conversation().user(question)
     _, reply = talk.run(support, nlu, {"search_knowledge": knowledge(question, UNRELATED_PASSAGE)}, "support")
-    assert reply.text == NOT_SURE
+    assert reply.text == demo_reply("support.not_sure")
     talk.user("yes")
     step = talk.decide(support, nlu, "support")
     assert isinstance(step, Call) and step.name == "transfer_to_human_agents"
@@ -71,7 +62,7 @@ def test_weak_results_get_a_not_sure_and_a_yes_hands_over_to_a_human(nlu: NLU) -
 def test_nothing_found_is_not_sure_too(nlu: NLU) -> None:
     talk = Conversation().user("what is your refund policy for pirates on a full moon?")
     _, reply = talk.run(support, nlu, {"search_knowledge": knowledge("q")}, "support")
-    assert reply.text == NOT_SURE
+    assert reply.text == demo_reply("support.not_sure")
 
 
 def test_a_complaint_is_answered_then_a_human_is_offered(nlu: NLU) -> None:
@@ -87,7 +78,7 @@ def test_a_complaint_is_answered_then_a_human_is_offered(nlu: NLU) -> None:
     talk = Conversation().user(question)
     _, reply = talk.run(support, nlu, {"search_knowledge": knowledge(question, complaints)}, "support")
     assert "(source: complaints)" in reply.text
-    assert reply.text.endswith(HUMAN_OFFER)
+    assert reply.text.endswith(demo_reply("base.human_offer"))
 
 
 @pytest.mark.parametrize(
@@ -95,14 +86,14 @@ def test_a_complaint_is_answered_then_a_human_is_offered(nlu: NLU) -> None:
 )
 def test_small_talk_has_its_templates(nlu: NLU, text: str, intent: str) -> None:
     talk = Conversation().user(text)
-    assert talk.decide(support, nlu, "support") == Say(SMALL_TALK[intent])
+    assert talk.decide(support, nlu, "support") == Say(demo_reply(f"support.{intent}"))
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("asdkjh qwe zzz", CLARIFY),
-        ("what's the weather like tomorrow?", OUT_OF_SCOPE),
+        ("asdkjh qwe zzz", demo_reply("support.clarify")),
+        ("what's the weather like tomorrow?", demo_reply("support.out_of_scope")),
     ],
 )
 def test_unreadable_and_out_of_scope_messages_get_a_polite_clarification(nlu: NLU, text: str, expected: str) -> None:
@@ -119,15 +110,15 @@ def test_unreadable_and_out_of_scope_messages_get_a_polite_clarification(nlu: NL
 def test_another_language_gets_an_english_reply_and_the_offer_of_a_human(nlu: NLU, text: str) -> None:
     talk = Conversation().user(text)
     reply = talk.decide(support, nlu, "support")
-    assert reply == Say(OTHER_LANGUAGE, expects="human")
-    assert "English" in reply.text and reply.text.endswith(HUMAN_OFFER)
+    assert reply == Say(demo_reply("support.other_language"), expects="human")
+    assert "English" in reply.text and reply.text.endswith(demo_reply("base.human_offer"))
     talk.bot(reply.text, reply.expects).user("yes please")
     step = talk.decide(support, nlu, "support")
     assert isinstance(step, Call) and step.name == "transfer_to_human_agents"
 
 
 def test_a_customer_who_introduces_themselves_is_verified_not_searched_for(nlu: NLU) -> None:
-    talk = Conversation().user("hi").bot(SMALL_TALK["greeting"]).user("I'm Emma Smith, zip code 10192")
+    talk = Conversation().user("hi").bot(demo_reply("support.greeting")).user("I'm Emma Smith, zip code 10192")
     calls, reply = talk.run(support, nlu, {"find_user_id_by_name_zip": "emma_smith_8564"}, "support")
     assert calls == [Call("find_user_id_by_name_zip", {"first_name": "Emma", "last_name": "Smith", "zip": "10192"})]
-    assert reply == Say(VERIFIED)
+    assert reply == Say(demo_reply("support.verified"))

@@ -18,9 +18,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
-from shopkeep.llm.local.dialog import NOT_CONFIRMED_PREFIX, Dialog
+from shopkeep.llm.local.dialog import DEMO_PROFILE, NOT_CONFIRMED_PREFIX, Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Say, Step
+from shopkeep.llm.local.replies import reply
 
 Policy = Callable[[Dialog], Step]
 _PRICE = re.compile(r"\$(\d[\d,]*\.\d{2})")
@@ -108,3 +109,8 @@ def assert_prices_from_tools(reply: Say, conversation: Conversation) -> None:
             known |= {Decimal(n).quantize(Decimal("0.01")) for n in _NUMBER.findall(str(message.content))}
     stated = prices_in(reply.text)
     assert stated <= known, f"prices not from any tool result: {sorted(stated - known)} in {reply.text!r}"
+
+
+def demo_reply(key: str, /, **fields: object) -> str:
+    """A reply of ``data/replies`` as the local brain writes it for the demo store."""
+    return reply(key, shop_name=DEMO_PROFILE.name, support_hours=DEMO_PROFILE.support_hours, **fields)

@@ -16,10 +16,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict
 
 from shopkeep.llm.binding import ToolBindingChatModel
-from shopkeep.llm.local.dialog import Dialog
+from shopkeep.llm.local.dialog import DEMO_PROFILE, Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Step
-from shopkeep.shop.profile import ProfileSource, currency_of
+from shopkeep.shop.profile import ProfileSource
 
 Policy = Callable[[Dialog], Step]
 
@@ -33,7 +33,7 @@ class LocalBrain(ToolBindingChatModel):
     nlu: NLU
     policies: dict[str, Policy]
     shop: ProfileSource | None = None
-    """Whose currency replies write prices in (None: US dollars)."""
+    """The shop replies speak for: its name, currency and support hours (None: the demo store's)."""
 
     @property
     def _llm_type(self) -> str:
@@ -47,7 +47,9 @@ class LocalBrain(ToolBindingChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         allowed = {t["function"]["name"] for t in kwargs.get("tools", []) if isinstance(t, dict)}
-        dialog = Dialog(agent=self.agent, messages=messages, nlu=self.nlu, currency=currency_of(self.shop))
+        dialog = Dialog(
+            agent=self.agent, messages=messages, nlu=self.nlu, shop=self.shop.current() if self.shop else DEMO_PROFILE
+        )
         step = self.policies[self.agent](dialog)
         if isinstance(step, Call):
             if allowed and step.name not in allowed:

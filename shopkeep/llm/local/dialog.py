@@ -14,7 +14,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 
+from shopkeep.domain.shop import DEMO_SHOP_NAME, DEMO_SUPPORT_HOURS, ShopProfile
 from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
+from shopkeep.llm.local.replies import reply
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
 REDIRECTED_MARK = "they answered with something else"
@@ -110,6 +112,9 @@ class Turn:
         return len(self.text.split()) <= ANSWER_WORDS
 
 
+DEMO_PROFILE = ShopProfile(name=DEMO_SHOP_NAME, support_hours=DEMO_SUPPORT_HOURS, demo=True)
+
+
 @dataclass
 class Dialog:
     """A read-only view of the conversation for one decision of one agent."""
@@ -117,8 +122,8 @@ class Dialog:
     agent: str
     messages: list[BaseMessage]
     nlu: NLU
-    currency: str = "USD"
-    """The shop's currency: what replies write prices in."""
+    shop: ShopProfile = DEMO_PROFILE
+    """The shop the assistant speaks for: its name, currency (what replies write prices in) and support hours."""
     turns: list[Turn] = field(init=False)
     events: list[ToolEvent] = field(init=False)
 
@@ -149,6 +154,15 @@ class Dialog:
                         index=n,
                     )
                 )
+
+    @property
+    def currency(self) -> str:
+        return self.shop.currency
+
+    def reply(self, key: str, /, **fields: object) -> str:
+        """The reply ``key`` of ``data/replies`` with ``fields`` and the shop's own (``shop_name``,
+        ``support_hours``) filled in."""
+        return reply(key, shop_name=self.shop.name, support_hours=self.shop.support_hours, **fields)
 
     # the customer's words -----------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog
+from shopkeep.llm.local.replies import reply
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Say:
 
 Step = Call | Say
 
-ANYTHING_ELSE = "Is there anything else I can help you with?"
+ANYTHING_ELSE = reply("base.anything_else")
+"""Said after a task ends; kept as a constant for the policies not yet moved to ``data/replies``."""
 
 
 def failure_reply(dialog: Dialog) -> Say | None:
@@ -49,4 +51,4 @@ def failure_reply(dialog: Dialog) -> Say | None:
     if event is None or event.ok or event.declined:
         return None
     reason = event.text.removeprefix("Error: ")
-    return Say(f"I'm sorry, I couldn't do that: {reason}.")
+    return Say(dialog.reply("base.could_not", reason=reason))

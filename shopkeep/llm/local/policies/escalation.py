@@ -6,10 +6,6 @@ from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.policies.base import Call, Say, Step
 
 HANDOFF_TOOL = "transfer_to_human_agents"
-HANDED_OFF = (
-    "I've passed this conversation to a human colleague, together with a summary, so you won't need to repeat "
-    "yourself. They reply here during support hours (Monday to Friday, 8 am to 8 pm ET)."
-)
 
 
 def summary_of(dialog: Dialog) -> str:
@@ -23,5 +19,9 @@ def summary_of(dialog: Dialog) -> str:
 def decide(dialog: Dialog) -> Step:
     event = dialog.just_ran_tool
     if event is not None and event.name == HANDOFF_TOOL:
-        return Say(HANDED_OFF) if event.ok else Say("I'm sorry, I couldn't reach a human colleague right now.")
+        if not event.ok:
+            return Say(dialog.reply("escalation.unreachable"))
+        if dialog.shop.support_hours:
+            return Say(dialog.reply("escalation.handed_off"))
+        return Say(dialog.reply("escalation.handed_off_any_time"))
     return Call(HANDOFF_TOOL, {"summary": summary_of(dialog)})

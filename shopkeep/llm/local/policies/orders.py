@@ -201,7 +201,7 @@ def decide(dialog: Dialog) -> Step:
     if task.kind == "refund_info":
         return Say(_refund_text(order, dialog.currency) + " " + ANYTHING_ELSE)
     if task.kind == "invoice":
-        return Say(f"{_invoice_text(order, dialog.currency)} {support.HUMAN_OFFER}", expects=HUMAN)
+        return Say(f"{_invoice_text(order, dialog.currency)} {dialog.reply('base.human_offer')}", expects=HUMAN)
     task = _for_status(task, order)
     needed = STATUS_NEEDED[task.kind]
     if order["status"] not in needed:

@@ -14,32 +14,11 @@ from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import escalation
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, HUMAN, Call, Say, Step
+from shopkeep.llm.local.policies.base import HUMAN, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
 
-CAPABILITIES = (
-    "I can help you find products, manage your cart, check out, check an order's status and tracking, cancel or "
-    "change a pending order, return or exchange delivered items, update your address, and answer questions about "
-    "our policies. I can also pass you to a human colleague."
-)
-SMALL_TALK = {
-    "greeting": f"Hi! I'm the Shopkeep Demo Store assistant. {CAPABILITIES} What can I do for you?",
-    "capabilities": CAPABILITIES,
-    "goodbye": "Thanks for visiting the Shopkeep Demo Store. Goodbye!",
-    "thanks": f"You're welcome! {ANYTHING_ELSE}",
-    "affirm": "All right. What would you like me to do?",
-    "deny": f"No problem. {ANYTHING_ELSE}",
-    "chitchat": f"I'm just a shop assistant, but happy to chat about our products. {ANYTHING_ELSE}",
-}
-OUT_OF_SCOPE = (
-    "Sorry, I can only help with shopping at this store: products, your cart, orders, returns and our policies. "
-    f"Could you rephrase what you need? {CAPABILITIES}"
-)
-CLARIFY = f"Sorry, I didn't quite understand that. {CAPABILITIES} What can I do for you?"
-HUMAN_OFFER = "Would you like me to pass you to a human colleague?"
-OTHER_LANGUAGE = f"Sorry, I can only answer in English. {HUMAN_OFFER}"
-VERIFIED = "Thanks, you're verified. What can I do for you?"
-NOT_SURE = f"I'm not sure I have a reliable answer to that in our help pages. {HUMAN_OFFER}"
+SMALL_TALK = frozenset({"greeting", "capabilities", "goodbye", "thanks", "affirm", "deny", "chitchat"})
+"""Intents answered with a reply of their own name (``data/replies/support.yaml``), no tool needed."""
 KNOWLEDGE_TOOL = "search_knowledge"
 HANDOFF_TOOL = "transfer_to_human_agents"
 OFFER_HUMAN_AFTER = frozenset({"complaint", "payment_issue"})
@@ -89,20 +68,20 @@ def decide(dialog: Dialog) -> Step:
         return answer(dialog, event)
     turn = dialog.last_turn
     if turn is None:
-        return Say(SMALL_TALK["greeting"])
+        return Say(dialog.reply("support.greeting"))
     if accepts_human(dialog, turn):
         return escalation.decide(dialog)
     if turn.nlu.intent == "authenticate" or (event is not None and event.name.startswith("find_user_id")):
         # a customer who introduces themselves here is verified here (and their details never go to a search)
-        return identify(dialog) or Say(VERIFIED)
+        return identify(dialog) or Say(dialog.reply("support.verified"))
     nlu = turn.nlu
     if nlu.intent in SMALL_TALK:
         # other specialists hand small talk here too: these replies need no tool
-        return Say(CLARIFY if nlu.clarify else SMALL_TALK[nlu.intent])
+        return Say(dialog.reply("support.clarify" if nlu.clarify else f"support.{nlu.intent}"))
     if nlu.reason == "other_language":
-        return Say(OTHER_LANGUAGE, expects=HUMAN)
+        return Say(dialog.reply("support.other_language"), expects=HUMAN)
     if nlu.intent == "out_of_scope" and nlu.reason in (None, "out_of_scope"):
-        return Say(OUT_OF_SCOPE)
+        return Say(dialog.reply("support.out_of_scope"))
     if nlu.general_question and nlu.reason in ("low_confidence", "ambiguous", None):
         # "how can I apply a discount code?": the help pages may answer what the classifier cannot place (and the
         # knowledge answer says so when they do not)
@@ -112,7 +91,7 @@ def decide(dialog: Dialog) -> Step:
         # the search of the help pages tells them apart, or the answer says it does not know
         return knowledge(dialog, turn)
     if nlu.clarify or nlu.intent == "out_of_scope":
-        return Say(CLARIFY)
+        return Say(dialog.reply("support.clarify"))
     return knowledge(dialog, turn)
 
 
@@ -141,7 +120,7 @@ def knowledge(dialog: Dialog, turn: Turn) -> Step:
 
 def answer(dialog: Dialog, event: ToolEvent) -> Say:
     if not event.ok:
-        return Say(f"I'm sorry, I can't look that up right now. {HUMAN_OFFER}", expects=HUMAN)
+        return Say(dialog.reply("support.cannot_look_up"), expects=HUMAN)
     question = str(event.args.get("question", ""))
     asked = content_words(question)
     passages: list[dict[str, Any]] = event.data.get("passages", []) if isinstance(event.data, dict) else []
@@ -152,18 +131,22 @@ def answer(dialog: Dialog, event: ToolEvent) -> Say:
     ]
     covered = [c for c in covered if c[0] >= MIN_COVERAGE or (c[2].get("similarity") or 0.0) >= CLOSE_MEANING]
     if not covered:
-        return Say(NOT_SURE, expects=HUMAN)
+        return Say(dialog.reply("support.not_sure"), expects=HUMAN)
     best = max(covered, key=lambda c: (c[0], c[1]))[2]
     quote = key_sentences(best, asked, question)
     turn = dialog.last_turn
     offers_human = turn is not None and turn.nlu.intent in OFFER_HUMAN_AFTER
-    text = f'From our help page "{best["title"]}": "{quote}" (source: {best["source"]})'
+    text = dialog.reply("support.quote", title=best["title"], quote=quote, source=best["source"])
     if turn is not None and turn.asker not in ("", "support") and turn.nlu.general_question:
         # a question asked in the middle of another flow: answer it, then ask that flow's question again
-        return Say(f"{text} Now, back to where we were: {turn.question}", awaits=turn.asker, expects=turn.expects)
+        return Say(
+            dialog.reply("support.back_to_flow", answer=text, question=turn.question),
+            awaits=turn.asker,
+            expects=turn.expects,
+        )
     if offers_human:
-        return Say(f"{text} {HUMAN_OFFER}", expects=HUMAN)
-    return Say(f"{text} {ANYTHING_ELSE}")
+        return Say(f"{text} {dialog.reply('base.human_offer')}", expects=HUMAN)
+    return Say(f"{text} {dialog.reply('base.anything_else')}")
 
 
 def _searchable(passage: dict[str, Any]) -> str:
