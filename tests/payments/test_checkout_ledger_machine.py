@@ -61,7 +61,7 @@ class CheckoutLedger(RuleBasedStateMachine):
         self.workdir = Path(tempfile.mkdtemp(prefix="shopkeep-checkout-ledger-run-"))
         shutil.copy(template(), self.workdir / "store.db")
         self.store = open_store(f"sqlite:///{self.workdir / 'store.db'}")
-        self.h = harness(self.store, retries=1)
+        self.h = harness(self.store, timeout_s=60.0, retries=1)  # a loaded machine must not turn into a decline
         self.ctx = self.h.ctx(SOPHIA, cart_id="cart-machine")
         self.placed: list[str] = []
         self.refunds = 0
@@ -70,11 +70,13 @@ class CheckoutLedger(RuleBasedStateMachine):
         self.store.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _order(self, order_id: str) -> OrderStatus:
-        with self.store.session() as s:
-            order = s.get_order(order_id)
-        assert order is not None
-        return order.status
+    @staticmethod
+    def _pick(data: st.DataObject, choices: list[str]) -> str:
+        """One of ``choices``, drawn with the same shape whatever their number: the store's state is not reproduced
+        exactly when hypothesis replays a run (order and payment ids are random, so are the refunds' allocation and
+        the gift card's balance after them), and a draw whose bounds follow that state is "inconsistent data
+        generation" (FlakyStrategyDefinition) rather than a failure of the books."""
+        return choices[data.draw(st.integers(0, 2**16)) % len(choices)]
 
     # rules ---------------------------------------------------------------------------------------------------------
 
@@ -129,9 +131,7 @@ class CheckoutLedger(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject) -> None:
         if not self.placed:
             return
-        self._order_tool(
-            "cancel_pending_order", order_id=data.draw(st.sampled_from(self.placed)), reason="no longer needed"
-        )
+        self._order_tool("cancel_pending_order", order_id=self._pick(data, self.placed), reason="no longer needed")
 
     @rule(data=st.data(), method=st.sampled_from(SAVED))
     def modify_items(self, data: st.DataObject, method: str) -> None:
@@ -139,15 +139,15 @@ class CheckoutLedger(RuleBasedStateMachine):
         refund to a card the order was not paid with must be refused, and change nothing)."""
         if not self.placed:
             return
-        order = self._get(data.draw(st.sampled_from(self.placed)))
-        line = data.draw(st.sampled_from(order.items))
+        order = self._get(self._pick(data, self.placed))
+        line = order.items[data.draw(st.integers(0, 2**16)) % len(order.items)]
         with self.store.session() as s:
             product = s.get_product(line.product_id)
         assert product is not None
         others = [v.item_id for v in product.variants.values() if v.available and v.item_id != line.item_id]
         if not others:
             return
-        new_item = data.draw(st.sampled_from(others))
+        new_item = self._pick(data, others)
         self._order_tool(
             "modify_pending_order_items",
             order_id=order.order_id,
@@ -160,7 +160,7 @@ class CheckoutLedger(RuleBasedStateMachine):
     def modify_payment(self, data: st.DataObject, method: str) -> None:
         if not self.placed:
             return
-        order_id = data.draw(st.sampled_from(self.placed))
+        order_id = self._pick(data, self.placed)
         self._order_tool("modify_pending_order_payment", order_id=order_id, payment_method_id=method)
 
     def _get(self, order_id: str) -> Order:
@@ -173,7 +173,7 @@ class CheckoutLedger(RuleBasedStateMachine):
     def refund(self, data: st.DataObject, cents: int, to_gift_card: bool) -> None:
         if not self.placed:
             return
-        order_id = data.draw(st.sampled_from(self.placed))
+        order_id = self._pick(data, self.placed)
         with self.store.session() as s:
             order = s.get_order(order_id)
         assert order is not None
@@ -195,13 +195,13 @@ class CheckoutLedger(RuleBasedStateMachine):
     def deliver_then_return_or_exchange(self, data: st.DataObject) -> None:
         if not self.placed:
             return
-        order_id = data.draw(st.sampled_from(self.placed))
+        order_id = self._pick(data, self.placed)
         with self.store.session(write=True) as s:
             order = s.get_order(order_id, for_update=True)
             assert order is not None
             if order.status is OrderStatus.PENDING:
                 s.save_order(order.model_copy(update={"status": OrderStatus.DELIVERED}))
-        item = data.draw(st.sampled_from([line.item_id for line in order.items]))
+        item = self._pick(data, [line.item_id for line in order.items])
         method = order.payment_history[0].payment_method_id
         if data.draw(st.booleans()):
             self._order_tool(
