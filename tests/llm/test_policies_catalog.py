@@ -7,9 +7,8 @@ from typing import Any
 
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
-from shopkeep.llm.local.policies._shop import ADD_OFFER
 from shopkeep.llm.local.policies.base import Call, Say
-from tests.support.dialogs import Conversation, assert_prices_from_tools
+from tests.support.dialogs import Conversation, assert_prices_from_tools, demo_reply
 from tests.support.shop_results import (
     BLACK_STEEL_LITRE_BOTTLE,
     ELECTRIC_KETTLE,
@@ -85,7 +84,7 @@ def test_an_option_question_is_answered_from_find_variant(nlu: NLU) -> None:
     assert calls[0].args["product_id"] == WATER_BOTTLE
     assert "1000ml stainless steel black" in calls[0].args["description"]
     assert "black color: $46.51, in stock" in reply.text
-    assert reply.text.endswith(ADD_OFFER)
+    assert reply.text.endswith(demo_reply("catalog.add_offer"))
     assert_prices_from_tools(reply, talk)
 
 

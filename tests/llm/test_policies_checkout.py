@@ -11,16 +11,6 @@ from shopkeep.domain import Address
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
 from shopkeep.llm.local.policies.base import Call, Say, Step
-from shopkeep.llm.local.policies.checkout import (
-    ASK_GUEST_ADDRESS,
-    ASK_GUEST_CARD,
-    ASK_GUEST_EMAIL,
-    ASK_GUEST_NAME,
-    ASK_IDENTITY_OR_GUEST,
-    EMPTY_CART,
-    KNOWN_GUEST,
-)
-from shopkeep.llm.local.policies.checkout import DECLINED as DECLINED_REPLY
 from shopkeep.tools._pricing import SHIPPING
 from shopkeep.tools.checkout import (
     CheckoutQuote,
@@ -34,7 +24,7 @@ from shopkeep.tools.checkout import (
     ShippingOption,
     ShippingOptions,
 )
-from tests.support.dialogs import DECLINED, Conversation, ToolError, assert_prices_from_tools
+from tests.support.dialogs import DECLINED, Conversation, ToolError, assert_prices_from_tools, demo_reply
 from tests.support.shop_results import (
     BLACK_STEEL_LITRE_BOTTLE,
     RETURNS_PASSAGE,
@@ -129,7 +119,7 @@ def checkout_tools(**extra: Any) -> dict[str, Any]:
 def verified(nlu: NLU, text: str = "I'd like to check out") -> Conversation:
     talk = Conversation().user(text)
     _, reply = talk.run(checkout, nlu, {})
-    assert reply.text == ASK_IDENTITY_OR_GUEST
+    assert reply.text == demo_reply("checkout.ask_identity_or_guest")
     talk.user(f"it's {EMMA_EMAIL}")
     return talk
 
@@ -138,7 +128,7 @@ def test_the_customer_is_identified_first_and_an_empty_cart_is_said_so(nlu: NLU)
     talk = verified(nlu)
     calls, reply = talk.run(checkout, nlu, checkout_tools(view_cart=cart_view()))
     assert [c.name for c in calls] == ["find_user_id_by_email", "view_cart"]
-    assert reply.text == EMPTY_CART
+    assert reply.text == demo_reply("checkout.empty_cart")
 
 
 def test_shipping_then_payment_then_one_exact_proposal(nlu: NLU) -> None:
@@ -226,15 +216,15 @@ def test_after_the_yes_the_reply_gives_the_order_total_and_delivery_from_the_res
 def test_a_no_places_nothing_and_ends_the_checkout(nlu: NLU) -> None:
     talk, args = placed_conversation(nlu)
     talk.tool("place_order", {"quote_id": "q1", **args}, DECLINED)
-    assert said(talk.decide(checkout, nlu)) == DECLINED_REPLY
-    talk.bot(DECLINED_REPLY).user("no thanks")
+    assert said(talk.decide(checkout, nlu)) == demo_reply("checkout.declined")
+    talk.bot(demo_reply("checkout.declined")).user("no thanks")
     assert "place_order" not in str(talk.decide(checkout, nlu))
 
 
 def test_a_correction_after_a_no_is_proposed_again(nlu: NLU) -> None:
     talk, args = placed_conversation(nlu)
     talk.tool("place_order", {"quote_id": "q1", **args}, DECLINED)
-    talk.bot(DECLINED_REPLY).user("use standard shipping instead")
+    talk.bot(demo_reply("checkout.declined")).user("use standard shipping instead")
     assert talk.decide(checkout, nlu) == Call("propose_checkout", {**args, "shipping_method": "standard"})
 
 
@@ -310,20 +300,20 @@ def test_a_refused_checkout_asks_for_other_choices_instead_of_retrying(nlu: NLU)
 def test_a_guest_gives_email_name_address_and_a_card_then_gets_the_same_proposal(nlu: NLU) -> None:
     talk = Conversation().user("I'd like to check out as a guest")
     calls, reply = talk.run(checkout, nlu, {})
-    assert calls == [] and reply.text == ASK_GUEST_EMAIL
+    assert calls == [] and reply.text == demo_reply("checkout.ask_guest_email")
     talk.user("ines.moreau@example.fr")
     unknown = ToolError("Error: User not found")
     calls, reply = talk.run(checkout, nlu, checkout_tools(find_user_id_by_email=unknown))
     assert [c.name for c in calls] == ["find_user_id_by_email", "view_cart"]
-    assert reply.text == ASK_GUEST_NAME
+    assert reply.text == demo_reply("checkout.ask_guest_name")
     talk.user("Ines Moreau")
-    assert said(talk.run(checkout, nlu, {})[1]) == ASK_GUEST_ADDRESS
+    assert said(talk.run(checkout, nlu, {})[1]) == demo_reply("checkout.ask_guest_address")
     talk.user("41 Orchard Lane, Portland OR 97205")
     calls, _ = talk.run(checkout, nlu, checkout_tools())
     assert [c.name for c in calls] == ["list_shipping_options"]
     talk.user("standard")
     calls, reply = talk.run(checkout, nlu, checkout_tools())
-    assert calls == [] and reply.text == ASK_GUEST_CARD  # a guest has no saved methods to list
+    assert calls == [] and reply.text == demo_reply("checkout.ask_card")  # a guest has no saved methods to list
     talk.user(f"my card [visa card ending 4242, vault token {TOKEN}]")
     guest = {"email": "ines.moreau@example.fr", "first_name": "Ines", "last_name": "Moreau"}
     address = {"address1": "41 Orchard Lane", "address2": "", "city": "Portland", "state": "OR", "zip": "97205"}
@@ -335,14 +325,14 @@ def test_a_guest_gives_email_name_address_and_a_card_then_gets_the_same_proposal
 
 def test_a_would_be_guest_whose_email_has_an_account_checks_out_as_that_customer(nlu: NLU) -> None:
     talk = Conversation().user("checkout please")
-    assert said(talk.run(checkout, nlu, {})[1]) == ASK_IDENTITY_OR_GUEST
+    assert said(talk.run(checkout, nlu, {})[1]) == demo_reply("checkout.ask_identity_or_guest")
     talk.user("I don't have an account")
-    assert said(talk.run(checkout, nlu, {})[1]) == ASK_GUEST_EMAIL
+    assert said(talk.run(checkout, nlu, {})[1]) == demo_reply("checkout.ask_guest_email")
     talk.user(f"it's {EMMA_EMAIL}")
     calls, reply = talk.run(checkout, nlu, checkout_tools())
     assert [c.name for c in calls] == ["find_user_id_by_email", "view_cart", "list_shipping_options"]
-    assert reply.text.startswith(KNOWN_GUEST)
+    assert reply.text.startswith(demo_reply("checkout.known_guest"))
     talk.user("standard")
     calls, reply = talk.run(checkout, nlu, checkout_tools())
     assert [c.name for c in calls] == ["list_payment_methods"]  # their saved methods: a customer, not a guest
-    assert not reply.text.startswith(KNOWN_GUEST)
+    assert not reply.text.startswith(demo_reply("checkout.known_guest"))

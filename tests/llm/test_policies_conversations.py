@@ -14,8 +14,6 @@ from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
 from shopkeep.agents.service import ConversationService, TurnResult
 from shopkeep.llm.local.nlu import NLU
-from shopkeep.llm.local.policies._shop import ADD_OFFER
-from shopkeep.llm.local.policies.checkout import DECLINED
 from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore
 from tests.conftest import fresh_sqlite_store
@@ -67,7 +65,7 @@ def test_search_details_add_to_cart_and_view_the_cart(service: ConversationServi
 
     item = service.send(chat, "is the 1000ml stainless steel black one in stock?")
     assert tools(item) == ["find_variant"]
-    assert "black color: $46.51, in stock" in item.reply and item.reply.endswith(ADD_OFFER)
+    assert "black color: $46.51, in stock" in item.reply and item.reply.endswith(demo_reply("catalog.add_offer"))
 
     added = service.send(chat, "yes")
     assert tools(added) == ["add_to_cart"]
@@ -123,7 +121,7 @@ def test_a_no_to_the_proposal_places_nothing(service: ConversationService, store
     before = emma_orders(store)
     chat, _ = checkout_until_the_proposal(service)
     declined = service.send(chat, "no")
-    assert declined.reply == DECLINED
+    assert declined.reply == demo_reply("checkout.declined")
     assert emma_orders(store) == before
     assert cart_lines(store, chat) == [(BLACK_STEEL_LITRE_BOTTLE, 1)]
 

@@ -14,7 +14,7 @@ from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
 from shopkeep.llm.local.policies.base import Call, Say
 from shopkeep.llm.local.policies.support import SMALL_TALK
-from shopkeep.llm.local.replies import REPLIES_DIR, Replies, ReplyError, default_replies
+from shopkeep.replies import REPLIES_DIR, Replies, ReplyError, default_replies
 from shopkeep.settings import PROJECT_ROOT
 from tests.support.dialogs import Conversation
 
@@ -29,7 +29,9 @@ def test_includes_and_fields_are_rendered(tmp_path: Path) -> None:
     _write(tmp_path, "base", "version: 1\nreplies:\n  more: 'Anything else, {name}?'\n")
     _write(tmp_path, "orders", "version: 3\nreplies:\n  done: 'Order {order_id} is cancelled. {@base.more} {{ok}}'\n")
     replies = Replies.load(tmp_path)
-    assert replies.render("orders.done", order_id="#W1", name="Ana") == "Order #W1 is cancelled. Anything else, Ana? {ok}"
+    assert (
+        replies.render("orders.done", order_id="#W1", name="Ana") == "Order #W1 is cancelled. Anything else, Ana? {ok}"
+    )
     assert replies.fields_of("orders.done") == {"order_id", "name"}
     assert replies.versions == {"base": 1, "orders": 3}
 
@@ -39,7 +41,7 @@ def test_a_missing_field_or_an_unknown_key_is_an_error_not_a_reply_with_a_hole(t
     replies = Replies.load(tmp_path)
     with pytest.raises(ReplyError, match="needs name"):
         replies.render("base.hello")
-    with pytest.raises(ReplyError, match="no reply 'base.bye'"):
+    with pytest.raises(ReplyError, match=r"no reply 'base\.bye'"):
         replies.render("base.bye")
 
 

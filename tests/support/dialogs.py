@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from shopkeep.llm.local.dialog import DEMO_PROFILE, NOT_CONFIRMED_PREFIX, Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies.base import Call, Say, Step
-from shopkeep.llm.local.replies import reply
+from shopkeep.replies import reply
 
 Policy = Callable[[Dialog], Step]
 _PRICE = re.compile(r"\$(\d[\d,]*\.\d{2})")

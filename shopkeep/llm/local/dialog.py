@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCa
 
 from shopkeep.domain.shop import DEMO_SHOP_NAME, DEMO_SUPPORT_HOURS, ShopProfile
 from shopkeep.llm.local.nlu import NLU, Entity, NLUResult
-from shopkeep.llm.local.replies import reply
+from shopkeep.replies import reply
 
 NOT_CONFIRMED_PREFIX = "Error: Not done: the customer did not confirm"
 REDIRECTED_MARK = "they answered with something else"

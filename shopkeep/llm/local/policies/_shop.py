@@ -15,6 +15,7 @@ from shopkeep.domain.money import format_money
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.nlu import Entity
 from shopkeep.llm.local.policies.base import ADD, Call
+from shopkeep.replies import reply
 
 Kind = Literal["search", "details", "compare", "similar", "add", "remove", "quantity", "view", "knowledge"]
 CATALOG_KINDS: frozenset[Kind] = frozenset({"search", "details", "compare", "similar", "knowledge"})
@@ -39,8 +40,6 @@ DESCRIBING_TURNS = 6
 NOT_DESCRIBING = frozenset({"email", "person_name", "zip", "address", "user_id", "order_id", "payment_method"})
 """Who the customer is, where to ship and how to pay say nothing about a product's options: the brown of
 emma.brown@... is no colour, and the 10 of a zip code no size."""
-
-ADD_OFFER = "Shall I add it to your cart?"
 
 _ORDINAL_WORDS = {
     "first": 1,
@@ -110,6 +109,11 @@ def money(value: Any, currency: str) -> str:
 
 def options_text(options: dict[str, Any]) -> str:
     return ", ".join(str(v) for v in options.values())
+
+
+def stock_text(available: bool) -> str:
+    """In stock or not, in the words of ``data/replies/catalog.yaml``."""
+    return reply("catalog.in_stock") if available else reply("catalog.out_of_stock")
 
 
 def name_of(dialog: Dialog, product_id: str) -> str | None:
@@ -335,11 +339,15 @@ def describe_line(line: dict[str, Any]) -> str:
 def cart_text(cart: dict[str, Any], currency: str) -> str:
     lines = cart.get("lines", [])
     if not lines:
-        return "Your cart is empty."
-    listing = "; ".join(f"{describe_line(line)} at {money(line['unit_price'], currency)} each" for line in lines)
+        return reply("cart.empty")
+    listing = "; ".join(
+        reply("cart.line_price", line=describe_line(line), price=money(line["unit_price"], currency)) for line in lines
+    )
     count = cart["item_count"]
     subtotal = money(cart["subtotal"], currency)
-    return f"Your cart: {listing}. Subtotal: {subtotal} for {count} item{'s' if count != 1 else ''}."
+    if count == 1:
+        return reply("cart.contents_one", lines=listing, subtotal=subtotal)
+    return reply("cart.contents", lines=listing, subtotal=subtotal, count=count)
 
 
 # the task ----------------------------------------------------------------------------------------------------------

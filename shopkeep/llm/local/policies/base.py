@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog
-from shopkeep.llm.local.replies import reply
+from shopkeep.replies import reply
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,6 @@ from shopkeep.llm.local.policies._shop import (
 from shopkeep.llm.local.policies.base import Call, Say, Step
 
 EVERYTHING = re.compile(r"\b(empty|clear|everything|all|whole|entire)\b", re.IGNORECASE)
-CHECKOUT_HINT = 'Say "checkout" when you\'re ready, or keep shopping.'
 
 
 def decide(dialog: Dialog) -> Step:
@@ -89,7 +88,7 @@ def add(dialog: Dialog, task: ShopTask) -> Step:
     resolved by ``find_variant``) and the quantity. Ends with the cart's new state from ``add_to_cart``."""
     done = since(dialog, "add_to_cart", task.turn.index)
     if done is not None:
-        return _added(done.ok, done.text, done.data, str(done.args.get("item_id")), dialog.currency)
+        return _added(dialog, done.ok, done.text, done.data, str(done.args.get("item_id")))
     turns = task_turns(dialog, task)
     target = _product(dialog, task, turns)
     if not isinstance(target, ProductRef):
@@ -106,13 +105,13 @@ def add(dialog: Dialog, task: ShopTask) -> Step:
     if event is None:
         return Call("find_variant", {"product_id": target.product_id, "description": description})
     if not event.ok:
-        return Say(f"I'm sorry, I couldn't check that item: {event.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("cart.check_failed", reason=event.text.removeprefix("Error: ")))
     resolution: dict[str, Any] = event.data
     if resolution["status"] == "exact":
         return Call("add_to_cart", {"item_id": resolution["matches"][0]["item_id"], "quantity": quantity})
     if resolution["status"] == "ambiguous":
-        return Say(f"The {target.name} comes in several versions. {resolution['message']}")
-    return Say(f"{resolution['message']} Would you like different options, or something similar?")
+        return Say(dialog.reply("cart.comes_in_versions", product=target.name, message=resolution["message"]))
+    return Say(dialog.reply("cart.no_fit", message=resolution["message"]))
 
 
 def _product(dialog: Dialog, task: ShopTask, turns: list[Turn]) -> ProductRef | Step:
@@ -121,31 +120,36 @@ def _product(dialog: Dialog, task: ShopTask, turns: list[Turn]) -> ProductRef | 
         if refs:
             return refs[-1]
         if unknown:
-            return look_up_names(dialog, unknown) or Say(
-                f"Sorry, I couldn't find {unknown[0]} in our catalog. What else can I look for?"
-            )
+            return look_up_names(dialog, unknown) or Say(dialog.reply("catalog.unknown_product", name=unknown[0]))
     found = focus(dialog, task.turn.index)
     if found is None:
-        return Say("Which product would you like to add to your cart?")
+        return Say(dialog.reply("cart.which_to_add"))
     return found
 
 
-def _added(ok: bool, text: str, cart: Any, item_id: str, currency: str) -> Say:
+def _added(dialog: Dialog, ok: bool, text: str, cart: Any, item_id: str) -> Say:
     if not ok:
-        return Say(f"I'm sorry, I couldn't add that to your cart: {text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("cart.add_failed", reason=text.removeprefix("Error: ")))
     line = next((line for line in cart["lines"] if line["item_id"] == item_id), None)
     if line is None:
-        return Say(f"{cart_text(cart, currency)} {CHECKOUT_HINT}")
-    price = money(line["unit_price"], currency)
+        return Say(dialog.reply("cart.with_hint", cart=cart_text(cart, dialog.currency)))
     return Say(
-        f"Added to your cart: {line['name']} ({options_text(line['options'])}) at {price} each, "
-        f"{line['quantity']} in the cart. {_totals(cart, currency)} {CHECKOUT_HINT}"
+        dialog.reply(
+            "cart.added",
+            product=line["name"],
+            options=options_text(line["options"]),
+            price=money(line["unit_price"], dialog.currency),
+            quantity=line["quantity"],
+            totals=_totals(dialog, cart),
+        )
     )
 
 
-def _totals(cart: dict[str, Any], currency: str) -> str:
-    count = cart["item_count"]
-    return f"Your cart now holds {count} item{'s' if count != 1 else ''}, subtotal {money(cart['subtotal'], currency)}."
+def _totals(dialog: Dialog, cart: dict[str, Any]) -> str:
+    count, subtotal = cart["item_count"], money(cart["subtotal"], dialog.currency)
+    if count == 1:
+        return dialog.reply("cart.totals_one", subtotal=subtotal)
+    return dialog.reply("cart.totals", count=count, subtotal=subtotal)
 
 
 def _answers(turn: Turn, wanted: list[Wanted]) -> bool:
@@ -230,7 +234,7 @@ def _several(dialog: Dialog, task: ShopTask, wanted: list[Wanted]) -> tuple[Step
             lookup = look_up_names(dialog, [want.name])
             if lookup is not None:
                 return lookup, False
-            problems.append(f"I couldn't find {want.name} in our catalog.")
+            problems.append(dialog.reply("cart.not_in_catalog", name=want.name))
             continue
         name, product_id = found
         product = catalog.product_data(dialog, product_id)
@@ -241,7 +245,7 @@ def _several(dialog: Dialog, task: ShopTask, wanted: list[Wanted]) -> tuple[Step
             return outcome, False
         status, value = outcome
         if status == "ambiguous":
-            problems.append(f"The {name} comes in several versions. {value}")
+            problems.append(dialog.reply("cart.comes_in_versions", product=name, message=value))
         elif status != "exact":
             problems.append(value)
         elif (done := since(dialog, "add_to_cart", task.turn.index, item_id=value)) is None:
@@ -249,7 +253,9 @@ def _several(dialog: Dialog, task: ShopTask, wanted: list[Wanted]) -> tuple[Step
         elif done.ok:
             added.append(value)
         else:
-            problems.append(f"I couldn't add the {name}: {done.text.removeprefix('Error: ')}.")
+            problems.append(
+                dialog.reply("cart.item_add_failed", product=name, reason=done.text.removeprefix("Error: "))
+            )
     return _several_added(dialog, task, added, problems), not problems
 
 
@@ -279,30 +285,34 @@ def _item_for(dialog: Dialog, product_id: str, words: str, answers: str) -> Call
         if event is None:
             return Call("find_variant", {"product_id": product_id, "description": description})
         if not event.ok:
-            return "failed", f"I couldn't check that item: {event.text.removeprefix('Error: ')}."
+            return "failed", dialog.reply("cart.item_check_failed", reason=event.text.removeprefix("Error: "))
         resolution = event.data
         if resolution["status"] == "exact":
             return "exact", str(resolution["matches"][0]["item_id"])
     if resolution["status"] == "ambiguous":
         return "ambiguous", str(resolution["message"])
-    return str(resolution["status"]), f"{resolution['message']} Would you like different options, or something similar?"
+    return str(resolution["status"]), dialog.reply("cart.no_fit", message=resolution["message"])
 
 
 def _several_added(dialog: Dialog, task: ShopTask, added: list[str], problems: list[str]) -> Say:
     cart = cart_since(dialog, task.turn.index)
     lines = {line["item_id"]: line for line in cart.data["lines"]} if cart is not None else {}
     said = [
-        f"{lines[item]['name']} ({options_text(lines[item]['options'])}) at "
-        f"{money(lines[item]['unit_price'], dialog.currency)} each, "
-        f"{lines[item]['quantity']} in the cart"
+        dialog.reply(
+            "cart.added_line",
+            product=lines[item]["name"],
+            options=options_text(lines[item]["options"]),
+            price=money(lines[item]["unit_price"], dialog.currency),
+            quantity=lines[item]["quantity"],
+        )
         for item in dict.fromkeys(added)
         if item in lines
     ]
-    totals = _totals(cart.data, dialog.currency) if cart is not None else ""
-    text = f"Added to your cart: {'; '.join(said)}. {totals}" if said else ""
+    totals = _totals(dialog, cart.data) if cart is not None else ""
+    text = dialog.reply("cart.added_several", lines="; ".join(said), totals=totals).strip() if said else ""
     if problems:
         return Say(" ".join([text, *problems]).strip())
-    return Say(f"{text} {CHECKOUT_HINT}".strip())
+    return Say(dialog.reply("cart.with_hint", cart=text).strip())
 
 
 def add_pending(dialog: Dialog, task: ShopTask) -> Step | None:
@@ -340,7 +350,7 @@ def _line(dialog: Dialog, turns: list[Turn], lines: list[dict[str, Any]]) -> dic
             same = [line for line in lines if line["name"].lower() in names]
             if not same:
                 listing = "; ".join(describe_line(line) for line in lines)
-                return Say(f"There's no {named_products(turn)[0]} in your cart. It has: {listing}.")
+                return Say(dialog.reply("cart.not_in_cart", product=named_products(turn)[0], lines=listing))
             described = [line for line in same if _describes(turn, line)]
             candidates = described or same
             if len(candidates) == 1:
@@ -354,16 +364,15 @@ def _describes(turn: Turn, line: dict[str, Any]) -> bool:
     return any(str(value).lower() in text for value in line["options"].values())
 
 
-def _which(lines: list[dict[str, Any]], verb: str) -> Say:
-    listing = "; ".join(f"{n}. {describe_line(line)}" for n, line in enumerate(lines, 1))
-    return Say(f"Your cart has: {listing}. Which item would you like to {verb}?")
+def _numbered(lines: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{n}. {describe_line(line)}" for n, line in enumerate(lines, 1))
 
 
 def _remove(dialog: Dialog, task: ShopTask) -> Step:
     turns = task_turns(dialog, task)
     done = since(dialog, "remove_from_cart", task.turn.index)
     if done is not None and not done.ok:
-        return Say(f"I'm sorry, I couldn't remove that: {done.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("cart.remove_failed", reason=done.text.removeprefix("Error: ")))
     cart = _current_cart(dialog, task)
     if not isinstance(cart, dict):
         return cart
@@ -371,26 +380,27 @@ def _remove(dialog: Dialog, task: ShopTask) -> Step:
     if any(EVERYTHING.search(t.text) for t in turns):
         if lines:
             return Call("remove_from_cart", {"item_id": lines[0]["item_id"]})
-        return Say("Your cart is now empty." if done else "Your cart is already empty.")
+        return Say(dialog.reply("cart.now_empty") if done else dialog.reply("cart.already_empty"))
     if done is not None:
-        return Say(f"Removed {_removed_name(dialog, str(done.args['item_id']))}. {cart_text(cart, dialog.currency)}")
+        return Say(_removed(dialog, str(done.args["item_id"]), cart_text(cart, dialog.currency)))
     if not lines:
-        return Say("Your cart is empty, so there's nothing to remove.")
+        return Say(dialog.reply("cart.nothing_to_remove"))
     line = _line(dialog, turns, lines)
     if isinstance(line, Say):
         return line
     if line is None:
-        return _which(lines, "remove")
+        return Say(dialog.reply("cart.which_to_remove", lines=_numbered(lines)))
     return Call("remove_from_cart", {"item_id": line["item_id"]})
 
 
-def _removed_name(dialog: Dialog, item_id: str) -> str:
+def _removed(dialog: Dialog, item_id: str, cart: str) -> str:
     for event in reversed(dialog.events):
         if event.ok and isinstance(event.data, dict):
             for line in event.data.get("lines", []):
                 if line.get("item_id") == item_id:
-                    return f"the {line['name']} ({options_text(line['options'])})"
-    return "the item"
+                    options = options_text(line["options"])
+                    return dialog.reply("cart.removed", product=line["name"], options=options, cart=cart)
+    return dialog.reply("cart.removed_item", cart=cart)
 
 
 def _change_quantity(dialog: Dialog, task: ShopTask) -> Step:
@@ -398,22 +408,22 @@ def _change_quantity(dialog: Dialog, task: ShopTask) -> Step:
     done = since(dialog, "update_cart_quantity", task.turn.index)
     if done is not None:
         if not done.ok:
-            return Say(f"I'm sorry, I couldn't change that: {done.text.removeprefix('Error: ')}.")
-        return Say(f"Done. {cart_text(done.data, dialog.currency)} {CHECKOUT_HINT}")
+            return Say(dialog.reply("cart.change_failed", reason=done.text.removeprefix("Error: ")))
+        return Say(dialog.reply("cart.changed", cart=cart_text(done.data, dialog.currency)))
     cart = _current_cart(dialog, task)
     if not isinstance(cart, dict):
         return cart
     lines: list[dict[str, Any]] = cart["lines"]
     if not lines:
-        return Say("Your cart is empty. Tell me what you're looking for and I'll help you find it.")
+        return Say(dialog.reply("cart.empty_help"))
     line = _line(dialog, turns, lines)
     if isinstance(line, Say):
         return line
     if line is None:
-        return _which(lines, "change")
+        return Say(dialog.reply("cart.which_to_change", lines=_numbered(lines)))
     quantity = quantity_of(turns)
     if quantity is None:
-        return Say(f"How many of the {line['name']} ({options_text(line['options'])}) would you like?")
+        return Say(dialog.reply("cart.how_many", product=line["name"], options=options_text(line["options"])))
     return Call("update_cart_quantity", {"item_id": line["item_id"], "quantity": quantity})
 
 
@@ -422,7 +432,7 @@ def _show(dialog: Dialog, task: ShopTask) -> Step:
     if event is None:
         return Call("view_cart")
     if not event.ok:
-        return Say(f"I'm sorry, I couldn't open your cart: {event.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("cart.open_failed", reason=event.text.removeprefix("Error: ")))
     if not event.data["lines"]:
-        return Say("Your cart is empty. Tell me what you're looking for and I'll help you find it.")
-    return Say(f"{cart_text(event.data, dialog.currency)} {CHECKOUT_HINT}")
+        return Say(dialog.reply("cart.empty_help"))
+    return Say(dialog.reply("cart.with_hint", cart=cart_text(event.data, dialog.currency)))

@@ -18,7 +18,6 @@ from typing import Any
 from shopkeep.llm.local.dialog import Dialog, Turn
 from shopkeep.llm.local.policies import cart, support
 from shopkeep.llm.local.policies._shop import (
-    ADD_OFFER,
     CART_KINDS,
     SHOWN,
     ProductRef,
@@ -32,11 +31,12 @@ from shopkeep.llm.local.policies._shop import (
     refs_in,
     shop_task,
     since,
+    stock_text,
     task_turns,
 )
 from shopkeep.llm.local.policies.base import ADD, Call, Say, Step
+from shopkeep.replies import reply
 
-DETAILS_OFFER = "Would you like details on one of them?"
 _NOT_OPTION_WORDS = frozenset({"no", "none", "with", "without", "and", "or", "the", "a", "in", "of", "one", "yes"})
 MAX_MATCHES_SHOWN = 5
 QUOTED_WORDS = 6
@@ -76,25 +76,33 @@ def _search(dialog: Dialog, task: ShopTask) -> Step:
     if event is None:
         return Call("search_products", {"query": query})
     if not event.ok:
-        return Say(f"I'm sorry, the search didn't work: {event.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("catalog.search_failed", reason=event.text.removeprefix("Error: ")))
     data: dict[str, Any] = event.data
     hits = data["hits"][:SHOWN]
     notes = [n for n in data.get("notes", []) if not n.startswith("Nothing in the catalog")]
     if not hits:
-        return Say(_nothing_found(query, task.turn, data.get("notes", [])))
-    read_as = f" (I read that as: {data['understood']})" if data.get("understood") not in (None, "any product") else ""
+        return Say(_nothing_found(dialog, query, task.turn, data.get("notes", [])))
+    understood = data.get("understood")
+    read_as = (
+        "" if understood in (None, "any product") else " " + dialog.reply("catalog.read_as", understood=understood)
+    )
     listing = "\n".join(f"{n}. {hit_text(hit, dialog.currency, reason=True)}" for n, hit in enumerate(hits, 1))
     noted = (" " + " ".join(_sentence(n) for n in notes)) if notes else ""
+    offer = dialog.reply("catalog.details_offer")
     if not read_as and _only_weak_matches(hits):
-        closest = f"I couldn't find {_quoted(query, 'that')} in our catalog. The closest things we carry:"
-        return Say(f"{closest}{noted}\n{listing}\n{DETAILS_OFFER}")
-    found_for = f" for {_quoted(query)}" if _quoted(query) else ""
-    return Say(f"Here is what I found{found_for}{read_as}:{noted}\n{listing}\n{DETAILS_OFFER}")
+        if _echoed(query):
+            closest = dialog.reply("catalog.closest", query=query)
+        else:
+            closest = dialog.reply("catalog.closest_to_that")
+        return Say(f"{closest}{noted}\n{listing}\n{offer}")
+    for_query = " " + dialog.reply("catalog.for_query", query=query) if _echoed(query) else ""
+    found = dialog.reply("catalog.found", for_query=for_query, read_as=read_as)
+    return Say(f"{found}{noted}\n{listing}\n{offer}")
 
 
-def _quoted(query: str, otherwise: str = "") -> str:
-    """A short query in quotes; a whole sentence is not echoed back (``otherwise`` stands for it)."""
-    return f'"{query}"' if len(query.split()) <= QUOTED_WORDS else otherwise
+def _echoed(query: str) -> bool:
+    """A short query is quoted back in the reply; a whole sentence is not echoed."""
+    return len(query.split()) <= QUOTED_WORDS
 
 
 def _only_weak_matches(hits: list[dict[str, Any]]) -> bool:
@@ -104,18 +112,21 @@ def _only_weak_matches(hits: list[dict[str, Any]]) -> bool:
     return not named and closest < WEAK_SIMILARITY
 
 
-def _nothing_found(query: str, turn: Turn, notes: list[str]) -> str:
+def _nothing_found(dialog: Dialog, query: str, turn: Turn, notes: list[str]) -> str:
     products = named_products(turn)
     constrained = any(e.type in ("option", "price_range", "money") for e in turn.nlu.entities)
     if products and constrained:
-        hint = f'just "{products[0].lower()}", without the options or price limit'
+        hint = dialog.reply("catalog.hint_without_limits", product=products[0].lower())
     elif products:
-        hint = "a more general word for the kind of product you need"
+        hint = dialog.reply("catalog.hint_general_word")
     else:
-        hint = 'the kind of product you need (for example "kettle" or "headphones"), without options or a price limit'
+        hint = dialog.reply("catalog.hint_kind")
     noted = " ".join(_sentence(n) for n in notes)
-    matching = _quoted(query, "that")
-    return f"I couldn't find anything matching {matching}. {noted} Try broader terms: {hint}.".replace("  ", " ")
+    if _echoed(query):
+        text = dialog.reply("catalog.nothing_found", query=query, notes=noted, hint=hint)
+    else:
+        text = dialog.reply("catalog.nothing_found_for_that", notes=noted, hint=hint)
+    return text.replace("  ", " ")  # no notes: no gap where they would be
 
 
 def _sentence(text: str) -> str:
@@ -129,14 +140,13 @@ def hit_text(hit: dict[str, Any], currency: str, *, reason: bool) -> str:
     if hit.get("item_id") and hit.get("options"):
         name += f" ({options_text(hit['options'])})"
     if hit.get("price") is None:
-        price = "price not listed"
+        price = reply("catalog.price_not_listed")
     elif hit.get("price_max") is not None and Decimal(str(hit["price_max"])) != Decimal(str(hit["price"])):
-        price = f"{money(hit['price'], currency)} to {money(hit['price_max'], currency)}"
+        price = reply("catalog.price_range", low=money(hit["price"], currency), high=money(hit["price_max"], currency))
     else:
         price = money(hit["price"], currency)
-    stock = "in stock" if hit.get("available") else "out of stock"
     why = f" ({_short_reason(str(hit['reason']))})" if reason and hit.get("reason") else ""
-    return f"{name}: {price}, {stock}{why}"
+    return reply("catalog.hit", name=name, price=price, stock=stock_text(bool(hit.get("available")))) + why
 
 
 def _short_reason(reason: str) -> str:
@@ -157,9 +167,7 @@ def _target(dialog: Dialog, task: ShopTask) -> ProductRef | Step | None:
         if refs:
             return refs[0]
         if unknown:
-            return look_up_names(dialog, unknown) or Say(
-                f"Sorry, I couldn't find {unknown[0]} in our catalog. What else can I look for?"
-            )
+            return look_up_names(dialog, unknown) or Say(dialog.reply("catalog.unknown_product", name=unknown[0]))
     return focus(dialog, task.turn.index)
 
 
@@ -171,7 +179,7 @@ def product_data(dialog: Dialog, product_id: str) -> dict[str, Any] | Step:
     tried = dialog.tried("get_product_details", product_id=product_id)
     if tried is None:
         return Call("get_product_details", {"product_id": product_id})
-    return Say(f"I'm sorry, I couldn't look that product up: {tried.text.removeprefix('Error: ')}.")
+    return Say(dialog.reply("catalog.lookup_failed", reason=tried.text.removeprefix("Error: ")))
 
 
 def _asks_about_options(dialog: Dialog, task: ShopTask) -> bool:
@@ -181,7 +189,7 @@ def _asks_about_options(dialog: Dialog, task: ShopTask) -> bool:
 def _details(dialog: Dialog, task: ShopTask) -> Step:
     target = _target(dialog, task)
     if target is None:
-        return Say("Which product would you like to know about?")
+        return Say(dialog.reply("catalog.which_product"))
     if not isinstance(target, ProductRef):
         return target
     product = product_data(dialog, target.product_id)
@@ -190,11 +198,10 @@ def _details(dialog: Dialog, task: ShopTask) -> Step:
     asks = _asks_about_options(dialog, task) or _names_options_of(product, task.turn)
     if target.item_id and target.item_id in product["variants"] and not asks:
         variant = product["variants"][target.item_id]
-        return Say(_item_text(product, variant, dialog.currency), expects=ADD if variant["available"] else None)
+        return Say(_item_text(dialog, product, variant), expects=ADD if variant["available"] else None)
     if asks:
         return variant_answer(dialog, target, product, dialog.turns[-1].index)
-    asking = " Which options would you like? I'll check the exact price and stock."
-    return Say(summary(product, dialog.currency) + asking)
+    return Say(dialog.reply("catalog.ask_options", summary=summary(product, dialog.currency)))
 
 
 def _names_options_of(product: dict[str, Any], turn: Turn) -> bool:
@@ -210,15 +217,15 @@ def _names_options_of(product: dict[str, Any], turn: Turn) -> bool:
     return bool(words & values)
 
 
-def _item_text(product: dict[str, Any], variant: dict[str, Any], currency: str) -> str:
+def _item_text(dialog: Dialog, product: dict[str, Any], variant: dict[str, Any]) -> str:
+    fields = {
+        "product": product["name"],
+        "options": options_text(variant["options"]),
+        "price": money(variant["price"], dialog.currency),
+    }
     if not variant["available"]:
-        return (
-            f"The {product['name']} ({options_text(variant['options'])}) is {money(variant['price'], currency)} "
-            "but out of "
-            "stock right now. I can check its other options or suggest similar products."
-        )
-    price = money(variant["price"], currency)
-    return f"The {product['name']} ({options_text(variant['options'])}) is {price} and in stock. {ADD_OFFER}"
+        return dialog.reply("catalog.item_out_of_stock", **fields)
+    return dialog.reply("catalog.item_in_stock", **fields)
 
 
 def variant_answer(dialog: Dialog, ref: ProductRef, product: dict[str, Any], upto: int) -> Step:
@@ -229,19 +236,27 @@ def variant_answer(dialog: Dialog, ref: ProductRef, product: dict[str, Any], upt
     if event is None:
         return Call("find_variant", {"product_id": ref.product_id, "description": description})
     if not event.ok:
-        return Say(f"I'm sorry, I couldn't check that: {event.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("catalog.check_failed", reason=event.text.removeprefix("Error: ")))
     resolution: dict[str, Any] = event.data
     if resolution["status"] == "exact":
-        return Say(f"{resolution['message']} {ADD_OFFER}", expects=ADD)
+        return Say(dialog.reply("catalog.variant_found", message=resolution["message"]), expects=ADD)
     if resolution["status"] == "ambiguous":
         best = resolution["matches"][0]["score"]
         fitting = [m for m in resolution["matches"] if m["score"] == best][:MAX_MATCHES_SHOWN]
         listing = "; ".join(
-            f"{options_text(m['options'])}: {money(m['price'], dialog.currency)}, "
-            f"{'in stock' if m['available'] else 'out of stock'}"
+            dialog.reply(
+                "catalog.version",
+                options=options_text(m["options"]),
+                price=money(m["price"], dialog.currency),
+                stock=stock_text(bool(m["available"])),
+            )
             for m in fitting
         )
-        return Say(f"Several versions of the {product['name']} fit: {listing}. {resolution['message']}")
+        return Say(
+            dialog.reply(
+                "catalog.several_versions", product=product["name"], versions=listing, message=resolution["message"]
+            )
+        )
     return Say(str(resolution["message"]))
 
 
@@ -266,13 +281,21 @@ def summary(product: dict[str, Any], currency: str) -> str:
     variants = list(product["variants"].values())
     span = price_span(product)
     if span is None:
-        return f"Sorry, none of the {len(variants)} versions of the {product['name']} is in stock right now."
+        return reply("catalog.none_in_stock", count=len(variants), product=product["name"])
     in_stock = sum(1 for v in variants if v["available"])
     low, high = span
-    prices = money(low, currency) if low == high else f"{money(low, currency)} to {money(high, currency)}"
-    return (
-        f"{product['name']}: {in_stock} of {len(variants)} versions in stock, priced {prices}. "
-        f"Available options: {_in_stock_options(product)}."
+    prices = (
+        money(low, currency)
+        if low == high
+        else reply("catalog.price_range", low=money(low, currency), high=money(high, currency))
+    )
+    return reply(
+        "catalog.summary",
+        product=product["name"],
+        in_stock=in_stock,
+        count=len(variants),
+        prices=prices,
+        options=_in_stock_options(product),
     )
 
 
@@ -291,7 +314,7 @@ def _compare(dialog: Dialog, task: ShopTask) -> Step:
     if len(refs) == 1 and (other := focus(dialog, task.turn.index)) and other.product_id != refs[0].product_id:
         refs.insert(0, other)
     if len(refs) < 2:
-        return Say("Which two products would you like me to compare?")
+        return Say(dialog.reply("catalog.which_two"))
     products: list[dict[str, Any]] = []
     for ref in refs[:2]:
         product = product_data(dialog, ref.product_id)
@@ -302,8 +325,8 @@ def _compare(dialog: Dialog, task: ShopTask) -> Step:
     spans = [(span[0], p["name"]) for p in products if (span := price_span(p))]
     if len(spans) == 2 and spans[0][0] != spans[1][0]:
         cheaper = min(spans)[1]
-        parts.append(f"The {cheaper} has the lower starting price.")
-    return Say(" ".join(parts) + " " + DETAILS_OFFER)
+        parts.append(dialog.reply("catalog.cheaper", product=cheaper))
+    return Say(" ".join([*parts, dialog.reply("catalog.details_offer")]))
 
 
 def _ref_summary(ref: ProductRef, product: dict[str, Any], currency: str) -> str:
@@ -311,8 +334,13 @@ def _ref_summary(ref: ProductRef, product: dict[str, Any], currency: str) -> str
     variant = product["variants"].get(ref.item_id) if ref.item_id else None
     if variant is None:
         return summary(product, currency)
-    stock = "in stock" if variant["available"] else "out of stock"
-    return f"{product['name']} ({options_text(variant['options'])}): {money(variant['price'], currency)}, {stock}."
+    return reply(
+        "catalog.item_summary",
+        product=product["name"],
+        options=options_text(variant["options"]),
+        price=money(variant["price"], currency),
+        stock=stock_text(bool(variant["available"])),
+    )
 
 
 # similar products ----------------------------------------------------------------------------------------------
@@ -321,7 +349,7 @@ def _ref_summary(ref: ProductRef, product: dict[str, Any], currency: str) -> str
 def _similar(dialog: Dialog, task: ShopTask) -> Step:
     target = _target(dialog, task)
     if target is None:
-        return Say("Which product should I find alternatives to?")
+        return Say(dialog.reply("catalog.which_alternatives"))
     if not isinstance(target, ProductRef):
         return target
     item = target.item_id or target.product_id
@@ -329,9 +357,10 @@ def _similar(dialog: Dialog, task: ShopTask) -> Step:
     if event is None:
         return Call("recommend_similar", {"item_id": item})
     if not event.ok:
-        return Say(f"I'm sorry, I couldn't find similar products: {event.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("catalog.similar_failed", reason=event.text.removeprefix("Error: ")))
     hits = event.data["products"][:SHOWN]
     if not hits:
-        return Say(f"I couldn't find other in-stock products like the {target.name}.")
+        return Say(dialog.reply("catalog.no_similar", product=target.name))
     listing = "\n".join(f"{n}. {hit_text(hit, dialog.currency, reason=False)}" for n, hit in enumerate(hits, 1))
-    return Say(f"Products similar to the {target.name}:\n{listing}\n{DETAILS_OFFER}")
+    similar = dialog.reply("catalog.similar", product=target.name)
+    return Say(f"{similar}\n{listing}\n{dialog.reply('catalog.details_offer')}")

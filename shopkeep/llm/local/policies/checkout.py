@@ -24,8 +24,8 @@ from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import cart, support
 from shopkeep.llm.local.policies._shop import ShopTask, cart_since, leaves, money, named_products, ordinal, since
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
-from shopkeep.llm.local.policies.identity import ASK_IDENTITY, NOT_FOUND, identify
+from shopkeep.llm.local.policies.base import Call, Say, Step
+from shopkeep.llm.local.policies.identity import identify
 
 CHECKOUT_INTENTS = frozenset({"checkout", "place_order"})
 NEW_TASK_CONFIDENCE = 0.6
@@ -33,11 +33,6 @@ NEW_TASK_WHILE_ANSWERING = 0.85
 MAX_REPROPOSALS = 2
 """How often one message may re-price a checkout whose prices changed before the customer's yes."""
 
-EMPTY_CART = "Your cart is empty, so there's nothing to check out yet. Tell me what you're looking for and I'll help."
-DECLINED = (
-    "All right, I haven't placed the order and nothing was charged. Would you like to change the shipping speed, "
-    "the payment method or the promo code?"
-)
 CHANGED_MARK = "changed since it was confirmed"
 
 SHIPPING_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -65,19 +60,6 @@ GUEST = re.compile(
     r"\b(?:don'?t|do not|dont) have an? (?:account|login)\b|\bnot (?:a )?registered\b",
     re.IGNORECASE,
 )
-GUEST_OFFER = "If you don't have an account, you can also check out as a guest."
-ASK_IDENTITY_OR_GUEST = f"{ASK_IDENTITY} {GUEST_OFFER}"
-ASK_GUEST_EMAIL = (
-    "Sure, you can check out as a guest. What email address should the order confirmation go to? (If it already "
-    "has an account with us, I'll find it.)"
-)
-KNOWN_GUEST = "That email already has an account with us, so I found it and you're checking out as that customer."
-ASK_GUEST_NAME = "Thanks. What is your first and last name?"
-ASK_GUEST_ADDRESS = "Where should we deliver the order? Please give the street address, city, state and zip code."
-ASK_GUEST_CARD = (
-    "Which card would you like to pay with? You can type its number here; it is replaced by a secure token before "
-    "I see it."
-)
 _BARE_NAME = re.compile(
     r"^\s*(?:it'?s\s+|i'?m\s+)?(?P<first>[^\W\d_][\w'-]*)\s+(?P<last>[^\W\d_][\w' -]*?)\s*[.!]?\s*$", re.IGNORECASE
 )
@@ -101,14 +83,15 @@ def decide(dialog: Dialog) -> Step:
         return answer
     following = _checkout(dialog, first, task)
     if isinstance(following, Say) and following.text.endswith("?"):
-        return Say(f"{answer.text.removesuffix(ANYTHING_ELSE).rstrip()} Back to your checkout: {following.text}")
+        answered = answer.text.removesuffix(dialog.reply("base.anything_else")).rstrip()
+        return Say(dialog.reply("checkout.back_to_checkout", answer=answered, question=following.text))
     return answer
 
 
 def _checkout(dialog: Dialog, first: Turn, task: Turn) -> Step:
     step = _checkout_step(dialog, first, task)
     if isinstance(step, Say) and _guest_found_account(dialog, first):
-        return Say(f"{KNOWN_GUEST} {step.text}")
+        return Say(f"{dialog.reply('checkout.known_guest')} {step.text}")
     return step
 
 
@@ -116,8 +99,10 @@ def _checkout_step(dialog: Dialog, first: Turn, task: Turn) -> Step:
     guest = _as_guest(dialog, first)
     step = _guest_email(dialog, first) if guest else identify(dialog)
     if step is not None:
-        if isinstance(step, Say) and step.text in (ASK_IDENTITY, NOT_FOUND):
-            return Say(f"{step.text} {GUEST_OFFER}", expects=step.expects)
+        if isinstance(step, Say) and step.text == dialog.reply("identity.ask"):
+            return Say(dialog.reply("checkout.ask_identity_or_guest"), expects=step.expects)
+        if isinstance(step, Say) and step.text == dialog.reply("identity.not_found"):
+            return Say(dialog.reply("checkout.not_found_or_guest"), expects=step.expects)
         return step
     if task.nlu.intent == "place_order" and (named_products(task) or ordinal(task) is not None):
         # "I want to buy the pink yoga mat", "I'd like to order the second one": it goes into the cart first
@@ -128,7 +113,7 @@ def _checkout_step(dialog: Dialog, first: Turn, task: Turn) -> Step:
     if current is None:
         return Call("view_cart")
     if not current.data["lines"]:
-        return Say(EMPTY_CART)
+        return Say(dialog.reply("checkout.empty_cart"))
     turns = [t for t in dialog.turns if t.index >= first.index]
     details: dict[str, str] = {}
     if guest:
@@ -139,7 +124,7 @@ def _checkout_step(dialog: Dialog, first: Turn, task: Turn) -> Step:
     shipping = _shipping(turns)
     if shipping is None:
         return _ask_shipping(dialog, first)
-    payment = _guest_card(turns) if guest else _payment(dialog, turns)
+    payment = _guest_card(dialog, turns) if guest else _payment(dialog, turns)
     if not isinstance(payment, str):
         return payment
     promo = _promo(dialog, turns, first)
@@ -172,7 +157,7 @@ def _guest_email(dialog: Dialog, first: Turn) -> Step | None:
     the checkout goes on as theirs); None when the email is new, so the guest goes on."""
     emails = [str(e.value) for e in dialog.entities("email", first.index)]
     if not emails:
-        return Say(ASK_GUEST_EMAIL)
+        return Say(dialog.reply("checkout.ask_guest_email"))
     if dialog.tried("find_user_id_by_email", email=emails[-1]) is None:
         return Call("find_user_id_by_email", {"email": emails[-1]})
     return None
@@ -192,7 +177,7 @@ def _guest_name(dialog: Dialog, first: Turn) -> tuple[str, str] | None:
             value = entity.value
             if isinstance(value, dict) and value.get("first_name") and value.get("last_name"):
                 return str(value["first_name"]), str(value["last_name"])
-        if turn.question == ASK_GUEST_NAME and not turn.nlu.entities_of("email"):
+        if turn.question == dialog.reply("checkout.ask_guest_name") and not turn.nlu.entities_of("email"):
             bare = _BARE_NAME.match(turn.text)
             if bare is not None:
                 return bare.group("first"), bare.group("last").strip()
@@ -204,19 +189,19 @@ def _guest_details(dialog: Dialog, first: Turn) -> dict[str, str] | Step:
     email = str(dialog.entities("email", first.index)[-1].value)
     name = _guest_name(dialog, first)
     if name is None:
-        return Say(ASK_GUEST_NAME)
+        return Say(dialog.reply("checkout.ask_guest_name"))
     if slots.address_from(dialog, first.index) is None:
-        return Say(ASK_GUEST_ADDRESS)
+        return Say(dialog.reply("checkout.ask_guest_address"))
     return {"email": email, "first_name": name[0], "last_name": name[1]}
 
 
-def _guest_card(turns: list[Turn]) -> str | Step:
+def _guest_card(dialog: Dialog, turns: list[Turn]) -> str | Step:
     """A guest pays with a card typed in this chat (nobody's saved method): its vault token."""
     for turn in reversed(turns):
         token = VAULT_TOKEN.search(turn.text)
         if token:
             return token.group(1)
-    return Say(ASK_GUEST_CARD)
+    return Say(dialog.reply("checkout.ask_card"))
 
 
 # the checkout session ------------------------------------------------------------------------------------------
@@ -289,16 +274,17 @@ def _ask_shipping(dialog: Dialog, first: Turn) -> Step:
     if event is None:
         return Call("list_shipping_options")
     if not event.ok:
-        return Say(f"I'm sorry, I couldn't get the shipping options: {event.text.removeprefix('Error: ')}.")
+        return Say(dialog.reply("checkout.shipping_failed", reason=event.text.removeprefix("Error: ")))
     offers = []
     for option in event.data["options"]:
-        cost = "free" if float(option["cost"]) == 0 else money(option["cost"], dialog.currency)
-        text = f"{option['label']} for {cost}"
+        free = float(option["cost"]) == 0
+        cost = dialog.reply("checkout.shipping_free") if free else money(option["cost"], dialog.currency)
+        text = dialog.reply("checkout.shipping_option", label=option["label"], cost=cost)
         if not option["available"]:
-            text += f" (not available: {option['note']})"
+            text = dialog.reply("checkout.shipping_unavailable", option=text, note=option["note"])
         offers.append(text)
     listing = ", ".join(offers[:-1]) + f" or {offers[-1]}" if len(offers) > 1 else offers[0]
-    return Say(f"How would you like your order shipped: {listing}?")
+    return Say(dialog.reply("checkout.ask_shipping", options=listing))
 
 
 def _payment(dialog: Dialog, turns: list[Turn]) -> str | Step:
@@ -322,19 +308,13 @@ def _payment(dialog: Dialog, turns: list[Turn]) -> str | Step:
                 return str(fitting[0]["payment_method_id"])
             if fitting:
                 listing = " or ".join(m["description"] for m in fitting)
-                return Say(f"Which one: {listing}?")
+                return Say(dialog.reply("checkout.which_method", methods=listing))
     if methods_event is None:
         return Call("list_payment_methods")
     if not methods:
-        return Say(
-            "You have no saved payment methods. Which card would you like to pay with? You can type its number "
-            "here; it is replaced by a secure token before I see it."
-        )
+        return Say(dialog.reply("checkout.no_saved_methods"))
     listing = "; ".join(m["description"] for m in methods)
-    return Say(
-        f"How would you like to pay? Your saved methods: {listing}. If you have a promo code, add it too. Which "
-        "payment method should I use?"
-    )
+    return Say(dialog.reply("checkout.ask_payment", methods=listing))
 
 
 def _fitting(value: Any, methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -379,7 +359,7 @@ def _promo(dialog: Dialog, turns: list[Turn], first: Turn) -> str | Step:
         return code
     if any(t.index > check.index for t in dialog.turns):
         return ""
-    return Say(f"The promo code {code} can't be used: {check.text.removeprefix('Error: ')}. Shall I go on without it?")
+    return Say(dialog.reply("checkout.promo_refused", code=code, reason=check.text.removeprefix("Error: ")))
 
 
 # proposing and placing -----------------------------------------------------------------------------------------
@@ -403,10 +383,7 @@ def _propose_then_place(dialog: Dialog, args: dict[str, Any]) -> Step:
             return _ask_instead(dialog)
         return Call("propose_checkout", args)
     if not quote.ok:
-        return Say(
-            f"I couldn't prepare the checkout: {quote.text.removeprefix('Error: ')}. Would you like a different "
-            "shipping speed or payment method?"
-        )
+        return Say(dialog.reply("checkout.quote_failed", reason=quote.text.removeprefix("Error: ")))
     return Call("place_order", {"quote_id": quote.data["quote_id"], **args})
 
 
@@ -414,34 +391,37 @@ def _ask_instead(dialog: Dialog) -> Say:
     """The checkout these choices make was refused (a gift card too small, no next-day there): ask for others."""
     methods = next((e.data for e in reversed(dialog.events) if e.name == "list_payment_methods" and e.ok), None)
     saved = "; ".join(m["description"] for m in methods["payment_methods"]) if methods else ""
-    listing = f" Your saved payment methods: {saved}." if saved else ""
-    return Say(f"That combination can't be used.{listing} Which shipping speed or payment method should I use instead?")
+    if saved:
+        return Say(dialog.reply("checkout.combination_refused", methods=saved))
+    return Say(dialog.reply("checkout.combination_refused_no_methods"))
 
 
 def _after_place(dialog: Dialog, event: ToolEvent) -> Say | None:
     if event.declined:
-        return Say(DECLINED)
+        return Say(dialog.reply("checkout.declined"))
     if event.ok:
-        return Say(_placed_text(event.data, dialog.currency))
+        return Say(_placed_text(dialog, event.data))
     now = dialog.turns[-1].index if dialog.turns else -1
     changed = [e for e in dialog.events if e.name == "place_order" and e.index > now and CHANGED_MARK in e.text]
     if CHANGED_MARK in event.text and len(changed) <= MAX_REPROPOSALS:
         return None
-    return Say(
-        f"I'm sorry, the order wasn't placed: {event.text.removeprefix('Error: ')}. Would you like to try another "
-        "payment method?"
-    )
+    return Say(dialog.reply("checkout.not_placed", reason=event.text.removeprefix("Error: ")))
 
 
-def _placed_text(placed: dict[str, Any], currency: str) -> str:
+def _placed_text(dialog: Dialog, placed: dict[str, Any]) -> str:
     quote = placed["quote"]
     earliest, latest = (
         date.fromisoformat(quote["delivery"]["earliest"]),
         date.fromisoformat(quote["delivery"]["latest"]),
     )
-    window = f"{earliest:%a %b %d}" + ("" if latest == earliest else f" to {latest:%a %b %d}")
-    return (
-        f"Your order {placed['order_id']} is placed: {money(placed['charged'], currency)} charged to "
-        f"{quote['payment']['description']}. {quote['shipping_label']} shipping, estimated delivery {window}. "
-        f"{ANYTHING_ELSE}"
+    window = f"{earliest:%a %b %d}"
+    if latest != earliest:
+        window = dialog.reply("checkout.delivery_window", earliest=window, latest=f"{latest:%a %b %d}")
+    return dialog.reply(
+        "checkout.placed",
+        order_id=placed["order_id"],
+        charged=money(placed["charged"], dialog.currency),
+        payment=quote["payment"]["description"],
+        shipping=quote["shipping_label"],
+        window=window,
     )

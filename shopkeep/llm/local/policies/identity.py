@@ -8,19 +8,7 @@ from typing import Any
 from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.policies.base import IDENTITY, Call, Say, Step
 
-ASK_IDENTITY = (
-    "I can help with that. First I need to verify your identity: could you tell me the email address on your "
-    "account, or your first and last name and your zip code?"
-)
-WHICH_EMAIL = (
-    "I see more than one email address there. I can only help with one account, the one that is yours: which email "
-    "address is on your account?"
-)
 _BARE_ZIP = re.compile(r"(?<![\d#-])\d{5}(?![\d-])")
-NOT_FOUND = (
-    "I couldn't find an account with those details. Could you double-check them? You can also give me your email "
-    "address, or your first and last name with your zip code."
-)
 
 
 def _name(value: Any) -> tuple[str, str] | None:
@@ -52,7 +40,8 @@ def identify(dialog: Dialog) -> Step | None:
     emails = dialog.entities("email")
     latest = dialog.last_turn
     if latest is not None and len({str(e.value).lower() for e in latest.nlu.entities_of("email")}) > 1:
-        return Say(WHICH_EMAIL, expects=IDENTITY)  # never pick one of two accounts for the customer
+        # never pick one of two accounts for the customer
+        return Say(dialog.reply("identity.which_email"), expects=IDENTITY)
     if emails:
         email = str(emails[-1].value)
         if dialog.tried("find_user_id_by_email", email=email) is None:
@@ -67,7 +56,7 @@ def identify(dialog: Dialog) -> Step | None:
         if dialog.tried("find_user_id_by_name_zip", first_name=first, last_name=last, zip=zip_code) is None:
             return Call("find_user_id_by_name_zip", {"first_name": first, "last_name": last, "zip": zip_code})
     if any(e.name.startswith("find_user_id") and not e.ok for e in dialog.events):
-        return Say(NOT_FOUND, expects=IDENTITY)
+        return Say(dialog.reply("identity.not_found"), expects=IDENTITY)
     if names and not zips:
-        return Say("Thanks. What is the zip code on your account?", expects=IDENTITY)
-    return Say(ASK_IDENTITY, expects=IDENTITY)
+        return Say(dialog.reply("identity.ask_zip"), expects=IDENTITY)
+    return Say(dialog.reply("identity.ask"), expects=IDENTITY)
