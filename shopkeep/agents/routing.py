@@ -19,6 +19,7 @@ from shopkeep.llm.local.dialog import analyze, asks_for_answer, expected_after
 from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY, POLICY_QUESTION
 from shopkeep.llm.local.policies.base import ADD, HUMAN, IDENTITY
+from shopkeep.llm.local.policies.orders import asks_own_record
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
@@ -55,6 +56,9 @@ SHOPPING_REQUEST = re.compile(
     re.IGNORECASE,
 )
 """Words that start shopping even in the middle of an order task; products named without them are about the order."""
+PLACED_ORDER = re.compile(r"\b(orders?|purchases?|bought|ordered)\b", re.IGNORECASE)
+"""A payment change about an order already placed ("switch the payment on my last order to paypal"), not the choice
+of how to pay for the cart at checkout."""
 
 
 def _changes_cart_quantity(result: NLUResult) -> bool:
@@ -128,6 +132,10 @@ class LocalRouter:
             and result.intent not in POLICY_ANSWERS
         ):
             agent = "orders"  # a message naming an order is about that order, whatever else it says
+        if agent == "checkout" and result.intent == "change_payment_method" and self._placed_order(result, state):
+            agent = "orders"
+        if agent != "orders" and asks_own_record(text) and not result.general_question:
+            agent = "orders"  # "which card did I pay my last order with?": read from the customer's orders
         if agent not in AGENTS:
             agent = "account" if result.intent == "authenticate" else "support"
         return Route(agent=cast(AgentName, agent), intent=result.intent, confidence=result.confidence)
@@ -140,6 +148,14 @@ class LocalRouter:
         if result.confidence < NEW_REQUEST_CONFIDENCE or self._nlu.taxonomy.handling_for(result.intent) != "tool_flow":
             return False
         return not {e.type for e in result.entities} & SHOPPING_ANSWERS
+
+    @staticmethod
+    def _placed_order(result: NLUResult, state: ConversationState) -> bool:
+        """Changing how an order already placed is paid is the orders specialist's task; during a checkout, "pay
+        the order with paypal" is the choice for the order being placed."""
+        if state.get("active_agent") == "checkout":
+            return False
+        return state.get("active_agent") == "orders" or PLACED_ORDER.search(result.text) is not None
 
     @staticmethod
     def _order_task_named(result: NLUResult) -> bool:

@@ -125,6 +125,16 @@ CASES: list[tuple[str, list[tuple[Any, ...]]]] = [
         [("address", {"address2": "Apt 4", "city": "Springfield", "state": "IL", "zip": "62704"})],
     ),
     ("send it to 55 Oak Avenue, Boston, MA 02108, thanks", [("address", {"city": "Boston", "zip": "02108"})]),
+    # the country before the zip, and a lower-case line without commas
+    (
+        "1200 Maple Street Apt 4, Austin, TX, USA 78701",
+        [("address", {"address2": "Apt 4", "city": "Austin", "state": "TX", "zip": "78701"})],
+    ),
+    (
+        "new address is 45 birch road suite 2 charlotte nc usa 28203",
+        [("address", {"address1": "45 birch road", "city": "charlotte", "state": "NC", "zip": "28203"})],
+    ),
+    ("12 Oak Street Portland Oregon US 97201", [("address", {"city": "Portland", "state": "OR", "zip": "97201"})]),
     # payment methods
     ("use my visa", [("payment_method", {"kind": "credit_card", "brand": "visa", "last_four": None})]),
     (

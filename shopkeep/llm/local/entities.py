@@ -212,14 +212,16 @@ _STREET = re.compile(
     re.IGNORECASE,
 )
 _UNIT = re.compile(r"(?:apt|apartment|suite|ste|unit|floor|fl|room|rm|#)\.?\s*#?\s*\w[\w-]*\b", re.IGNORECASE)
-_PLACE = re.compile(
-    rf"^(?P<city>[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){{0,3}}?)?\s*(?P<state>{_STATE})?\s*"
-    r"(?P<zip>\d{5})?(?:-\d{4})?\s*(?P<country>USA|U\.S\.A\.|US|United States(?: of America)?)?$"
+_COUNTRY = r"(?:(?i:USA|U\.S\.A\.|United States(?: of America)?)|US)"
+# A state's abbreviation in lower case ("charlotte nc 28203") only right before a zip: "or", "in", "me" elsewhere are
+# words. A country may come before the zip as well as after it ("Austin, TX, USA 78701").
+_STATE_BEFORE_ZIP = rf"(?i:{'|'.join(_STATES)})(?=\s*,?\s*(?:{_COUNTRY}\s*,?\s*)?\d{{5}})"
+_PLACE_TAIL = (
+    rf"(?P<state>{_STATE}|{_STATE_BEFORE_ZIP})?\s*(?:(?P<country_first>{_COUNTRY})\s*,?\s*)?"
+    rf"(?P<zip>\d{{5}})?(?:-\d{{4}})?\s*(?P<country>{_COUNTRY})?$"
 )
-_STATE_ZIP = re.compile(
-    rf"^(?P<city>)(?P<state>{_STATE})?\s*(?P<zip>\d{{5}})?(?:-\d{{4}})?\s*"
-    r"(?P<country>USA|U\.S\.A\.|US|United States(?: of America)?)?$"
-)
+_PLACE = re.compile(rf"^(?P<city>[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){{0,3}}?)?\s*{_PLACE_TAIL}")
+_STATE_ZIP = re.compile(rf"^(?P<city>){_PLACE_TAIL}")
 _ADDRESS_STOPWORDS = word_set("the a an my your our on in at to of for and or with from by is are was be it this that")
 
 _BRAND = r"(?P<brand>visa|master\s?card|amex|american express|discover)"
@@ -753,7 +755,7 @@ def _address_tail(text: str, start: int) -> dict[str, str]:
             stripped = remainder.strip()
         pattern = _STATE_ZIP if "city" in parts else _PLACE
         place = pattern.match(stripped) or pattern.match(_longest_place_prefix(stripped))
-        if place is None or not any(place.group(g) for g in ("city", "state", "zip", "country")):
+        if place is None or not any(place.group(g) for g in ("city", "state", "zip", "country", "country_first")):
             break
         city, state, zip_code = place.group("city"), place.group("state"), place.group("zip")
         if city and (city.split()[0].lower() in _ADDRESS_STOPWORDS or "city" in parts):
@@ -767,14 +769,14 @@ def _address_tail(text: str, start: int) -> dict[str, str]:
         if zip_code:
             parts["zip"] = zip_code
         position = seg_start + place.end()
-        if place.end() < len(stripped) or zip_code or place.group("country"):
+        if place.end() < len(stripped) or zip_code:
             break
     parts["end"] = str(position)
     return parts
 
 
 def _state_abbr(state: str) -> str:
-    return state if state in _STATES else _STATE_BY_NAME[" ".join(state.lower().split())]
+    return state.upper() if state.upper() in _STATES else _STATE_BY_NAME[" ".join(state.lower().split())]
 
 
 def _longest_place_prefix(segment: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from shopkeep.domain import Product
 from shopkeep.domain.money import format_money
+from shopkeep.llm.local.acts import without_lead
 from shopkeep.llm.local.dialog import Dialog, ToolEvent, Turn
 from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import escalation, support
@@ -84,7 +85,33 @@ KEYWORD_TASKS = (
 )
 WEAK_TASKS = frozenset({"payment", "refund_info", "track"})
 TRACK_WORDS = re.compile(r"\b(status|where(?:'s| is)|track(?:ing)?|shipped|arriv\w*)\b", re.IGNORECASE)
-READ_TASKS = frozenset({"track", "refund_info", "list", "invoice"})
+LATEST_ORDER = re.compile(r"\b(?:last|latest|newest|most recent|recent)\s+(?:order|purchase)\b", re.IGNORECASE)
+"""The customer's orders are kept in the order they were placed: "my last order" is the newest of them."""
+PAID_WITH = re.compile(
+    r"\b(?:which|what)\s+(?:card|payment(?: method)?|method)\b|\b(?:paid|pay|charged?|used)\b.*\b(?:with|on|using)\b",
+    re.IGNORECASE,
+)
+"""How one of the customer's orders was paid ("which card did I pay my last order with?")."""
+_RECORD_QUESTION = re.compile(
+    r"^(?:which|what|when|how much|is|are|was|were|did|has|have)\b.*\b(?:i|my)\b.*\b(?:orders?|ordered|purchases?|"
+    r"bought|refunds?|refunded|paid|pay|charged)\b",
+    re.IGNORECASE,
+)
+_NOT_A_RECORD = re.compile(
+    r"\b(?:change|switch|update|modify|cancel|return|exchange|swap|move|want|need|like|please|polic(?:y|ies)|"
+    r"rules?|allowed|how long)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_own_record(text: str) -> bool:
+    """A question about what the customer's orders hold ("what did I order in March?", "is my refund through?",
+    "which card did I pay my last order with?"), not a request to change them: answered from their orders."""
+    body = without_lead(text)
+    return _RECORD_QUESTION.match(body) is not None and _NOT_A_RECORD.search(body) is None
+
+
+READ_TASKS = frozenset({"track", "refund_info", "list", "invoice", "paid_with"})
 # What a correction must carry to keep a declined proposal's task going ("actually, make it 79 Pine Road"): a new
 # value for the very thing the proposal was about. Anything else after a "no" ends the task.
 CORRECTING_ENTITIES = {
@@ -104,6 +131,8 @@ def _task_of(turn: Turn) -> str | None:
     "return", "cancel") outranks a side remark the classifier latched on to ("..., paying the difference by PayPal")."""
     if (turn.answering_task and turn.short) or turn.nlu.general_question:
         return None  # an answer to the assistant's question, or a question about how things work
+    if asks_own_record(turn.text) and PAID_WITH.search(turn.text):
+        return "paid_with"  # the customer's own record, read from the order (never a change of payment)
     classified = None
     sure = turn.nlu.confidence >= (NEW_TASK_WHILE_ANSWERING if turn.answering_task else NEW_TASK_CONFIDENCE)
     if turn.nlu.intent in TASK_OF_INTENT and sure:
@@ -112,6 +141,8 @@ def _task_of(turn: Turn) -> str | None:
         named = next((task for pattern, task in KEYWORD_TASKS if pattern.search(turn.text)), None)
         if named == "modify_items" and not slots.product_entities(turn):
             named = None
+        if named == "modify_items" and classified == "payment" and turn.nlu.entities_of("payment_method"):
+            named = None  # "use my gift card for the t-shirt order instead of the card": the product names the order
         if named is not None and (
             classified is not None or turn.nlu.entities_of("order_id") or turn.nlu.entities_of("product")
         ):
@@ -200,6 +231,11 @@ def decide(dialog: Dialog) -> Step:
         return Say(_track_text(order) + " " + ANYTHING_ELSE)
     if task.kind == "refund_info":
         return Say(_refund_text(order, dialog.currency) + " " + ANYTHING_ELSE)
+    if task.kind == "paid_with":
+        user = _user(dialog)
+        if not isinstance(user, dict):
+            return user
+        return Say(_paid_text(order, user, dialog.currency) + " " + ANYTHING_ELSE)
     if task.kind == "invoice":
         return Say(f"{_invoice_text(order, dialog.currency)} {dialog.reply('base.human_offer')}", expects=HUMAN)
     task = _for_status(task, order)
@@ -256,6 +292,13 @@ def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
     user = _user(dialog)
     if not isinstance(user, dict):
         return user
+    if user.get("orders") and _latest_wanted(_task_turns(dialog, task)):
+        newest = str(user["orders"][-1])
+        known = dialog.order(newest)
+        if known is not None:
+            return known
+        if dialog.tried("get_order_details", order_id=newest) is None:
+            return Call("get_order_details", {"order_id": newest})
     order_ids = list(user.get("orders", []))[:MAX_ORDERS_TO_SCAN]
     for order_id in order_ids:
         if dialog.order(order_id) is None and dialog.tried("get_order_details", order_id=order_id) is None:
@@ -277,6 +320,16 @@ def _target_order(dialog: Dialog, task: Task) -> dict[str, Any] | Step:
         return Say(f"I don't see any orders on your account. {ANYTHING_ELSE}")
     listing = " or ".join(f"{o['order_id']} ({o['status']}: {', '.join(i['name'] for i in o['items'])})" for o in shown)
     return Say(f"Which order do you mean: {listing}?")
+
+
+def _latest_wanted(turns: list[Turn]) -> bool:
+    """ "My last order", unless a later message of the task named the order by its products."""
+    for turn in reversed(turns):
+        if LATEST_ORDER.search(turn.text):
+            return True
+        if slots.product_entities(turn):
+            return False
+    return False
 
 
 def _task_turns(dialog: Dialog, task: Task) -> list[Turn]:
@@ -507,6 +560,17 @@ def _invoice_text(order: dict[str, Any], currency: str) -> str:
         f"Order {order['order_id']} ({order['status']}): {items}. Payments: {payments or 'none'}. I can't issue a "
         "formal invoice myself, but a human colleague can email one to your account address."
     )
+
+
+def _paid_text(order: dict[str, Any], user: dict[str, Any], currency: str) -> str:
+    payments = [p for p in order.get("payment_history", []) if p["transaction_type"] == "payment"]
+    if not payments:
+        return f"Order {order['order_id']} has no payment recorded."
+    paid = "; ".join(
+        f"{format_money(p['amount'], currency)} with {slots.describe_method(p['payment_method_id'], user, currency)}"
+        for p in payments
+    )
+    return f"Order {order['order_id']} ({order['status']}) was paid {paid}."
 
 
 def _refund_payments(order: dict[str, Any]) -> list[dict[str, Any]]:
