@@ -29,6 +29,10 @@ def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(database, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
+        # Conversation state, not orders: a commit need not wait for the disk. In WAL mode a crashed process loses
+        # nothing; only a power cut may lose the last turns, as a crash mid-turn loses that turn (see
+        # agents.service.TURN_DURABILITY). The store keeps SQLite's full sync for orders and payments.
+        conn.execute("PRAGMA synchronous=NORMAL")
         try:
             sqlite_saver = SqliteSaver(conn)
             sqlite_saver.setup()
