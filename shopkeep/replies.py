@@ -1,8 +1,10 @@
-"""The local brain's words: every customer-facing sentence it writes, kept as data in ``data/replies/*.yaml``.
+"""The assistant's own words: every customer-facing sentence that typed code writes (the local brain's replies, the
+guardrails' refusals and notices, the graph's fallbacks, the summaries a customer confirms), kept as data in
+``data/replies/*.yaml``. An LLM brain's free text is not here; its prompts are (``shopkeep.llm.prompts``).
 
 A product team changes the wording there without touching code. Each file holds one group of replies (its stem is
-the group's name, usually an agent's) and a version number, raised with each change of wording so analytics and
-evals can tell which words a conversation saw::
+the group's name: an agent's, ``guardrails``, ``graph``, ``proposals``) and a version number, raised with each change
+of wording so analytics and evals can tell which words a conversation saw::
 
     version: 2
     replies:
@@ -12,12 +14,19 @@ A template names the values its caller fills in as ``{field}`` and includes anot
 (rendered with the same values). Templates are checked when loaded: no unknown includes, no include cycles, no
 format specs; a caller that names an unknown reply or leaves a field unfilled gets a ``ReplyError``, never a reply
 with a hole in it. ``{{`` and ``}}`` write literal braces.
+
+Which wording a turn's reply used is recorded the way the prompt's version is: inside ``recording()`` (the
+conversation service opens one per turn) every reply rendered adds ``group@version`` to the turn's set, which goes on
+the turn's ``assistant`` event (``replies``), so analytics can tell the wordings apart.
 """
 
 from __future__ import annotations
 
+import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,8 +36,12 @@ import yaml
 from shopkeep.settings import PROJECT_ROOT
 
 REPLIES_DIR = PROJECT_ROOT / "data" / "replies"
+CODE_DIR = Path(__file__).parent
 _INCLUDE = "@"
 _FORMATTER = string.Formatter()
+_NAMED_KEY = re.compile(r"""reply\(\s*["'](?P<key>[a-z_]+\.[a-z_]+)["']""")
+"""How code names a reply: ``reply`` or ``dialog.reply`` called with the key written out as a string literal."""
+_RENDERED: ContextVar[set[str] | None] = ContextVar("shopkeep_replies_rendered", default=None)
 
 
 class ReplyError(ValueError):
@@ -80,7 +93,10 @@ class Replies:
         versions: dict[str, int] = {}
         for path in sorted(directory.glob("*.yaml")):
             group = path.stem
-            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            try:
+                content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as error:
+                raise ReplyError(f"{path}: not valid YAML: {error}") from error
             if not isinstance(content, dict) or not isinstance(content.get("replies"), dict):
                 raise ReplyError(f"{path}: expected a mapping with 'version' and 'replies'")
             version = content.get("version")
@@ -112,7 +128,14 @@ class Replies:
             raise ReplyError(f"reply {key!r} needs {', '.join(sorted(missing))}")
         return self._render(key, fields)
 
+    def ref(self, group: str) -> str:
+        """``group@version``, as events and the CLI name a group's wording."""
+        return f"{group}@{self.versions[group]}"
+
     def _render(self, key: str, fields: Mapping[str, object]) -> str:
+        rendered = _RENDERED.get()
+        if rendered is not None:
+            rendered.add(self.ref(key.partition(".")[0]))
         out: list[str] = []
         for literal, name in self.templates[key].pieces:
             out.append(literal)
@@ -137,3 +160,24 @@ def default_replies() -> Replies:
 def reply(key: str, /, **fields: object) -> str:
     """The reply ``group.key`` of ``data/replies``, with ``fields`` filled in."""
     return default_replies().render(key, **fields)
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collects ``group@version`` of every reply rendered inside, in this context and the contexts copied from it
+    (the graph runs its nodes in copies of the caller's context)."""
+    rendered: set[str] = set()
+    token = _RENDERED.set(rendered)
+    try:
+        yield rendered
+    finally:
+        _RENDERED.reset(token)
+
+
+def keys_named_in(directory: Path = CODE_DIR) -> set[str]:
+    """The reply keys the code under ``directory`` asks for (see ``_NAMED_KEY``)."""
+    return {
+        match["key"]
+        for path in directory.rglob("*.py")
+        for match in _NAMED_KEY.finditer(path.read_text(encoding="utf-8"))
+    }

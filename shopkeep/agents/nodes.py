@@ -8,11 +8,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from shopkeep.agents.deps import AgentDeps
 from shopkeep.agents.state import ConversationState
-from shopkeep.guardrails.abuse import HUMAN_OFFER
 from shopkeep.guardrails.abuse import NAME as ABUSE
 from shopkeep.guardrails.rails import INPUT_RAILS, Rail, run_rails
+from shopkeep.replies import reply
 
-EMPTY_MESSAGE = "I didn't get a message there. What can I help you with?"
 # Abuse trips in one conversation from which the refusal also offers a human colleague.
 ABUSE_BEFORE_HUMAN_OFFER = 1
 
@@ -37,17 +36,17 @@ def input_guard_node(rails: tuple[Rail, ...] = INPUT_RAILS) -> Any:
             "rail_trips": [t.event() for t in trips],
         }
         if blocked is not None and state.get("mode") != "human":
-            reply = blocked.reason
+            refusal = blocked.reason
             earlier = sum(1 for trip in state.get("rail_trips") or [] if trip.get("rail") == ABUSE)
             if blocked.name == ABUSE and earlier >= ABUSE_BEFORE_HUMAN_OFFER:
-                reply = f"{reply} {HUMAN_OFFER}"
+                refusal = f"{refusal} {reply('guardrails.abuse_human_offer')}"
             withheld = HumanMessage(content=f"[message withheld by the {blocked.name} guardrail]", id=last.id)
-            update["messages"] = [withheld, AIMessage(content=reply)]
+            update["messages"] = [withheld, AIMessage(content=refusal)]
             return update
         if guarded != text:
             update["messages"] = [HumanMessage(content=guarded, id=last.id)]
         if not guarded.strip():
-            update["messages"] = [AIMessage(content=EMPTY_MESSAGE)]
+            update["messages"] = [AIMessage(content=reply("graph.empty_message"))]
         return update
 
     return input_guard

@@ -17,13 +17,14 @@ from typing import Any
 import structlog
 from langchain_core.messages import AIMessage, SystemMessage
 
+from shopkeep import replies
 from shopkeep.agents.deps import AgentDeps
 from shopkeep.agents.specialists import INSTRUCTIONS
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.agents.toolkit import tool_schemas
 from shopkeep.guardrails.base import RailResult
 from shopkeep.guardrails.facts import Facts, conversation_facts
-from shopkeep.guardrails.output import SAFE_REPLY, ReplyCheck, check_reply, outcome, reask_note
+from shopkeep.guardrails.output import ReplyCheck, check_reply, outcome, reask_note
 from shopkeep.llm.local.brain import LocalBrain
 from shopkeep.llm.prompts import Policy
 from shopkeep.llm.remote import METADATA_KEY
@@ -74,19 +75,23 @@ def _recover(
         log.warning("output_guard_local_brain_tripped", agent=agent, reasons=[t.reason for t in check.blocking])
         return (
             draft,
-            SAFE_REPLY,
+            replies.reply("guardrails.ungrounded"),
             [outcome("output_fallback", "safe template (the brain cannot be re-asked)", blocked=True)],
         )
     brain = deps.brains(agent).bind_tools(tool_schemas(deps.registry, agent))
     second = brain.invoke([_system_message(deps, agent, state), *state["messages"], reask_note(check)])
     reply = _with_usage_of(draft, second) if isinstance(second, AIMessage) else draft
     if not isinstance(second, AIMessage) or second.tool_calls or not str(second.content).strip():
-        return reply, SAFE_REPLY, [outcome("output_fallback", "safe template (re-asked: no text reply)", blocked=True)]
+        return (
+            reply,
+            replies.reply("guardrails.ungrounded"),
+            [outcome("output_fallback", "safe template (re-asked: no text reply)", blocked=True)],
+        )
     recheck = check_reply(str(second.content), facts, deps.output_rails)
     if recheck.passed:
         return reply, recheck.text, [*recheck.trips, outcome("output_reask", "re-asked once: passed", blocked=False)]
     done = outcome("output_fallback", "safe template (re-asked: still ungrounded)", blocked=True)
-    return reply, SAFE_REPLY, [*recheck.trips, done]
+    return reply, replies.reply("guardrails.ungrounded"), [*recheck.trips, done]
 
 
 def _deterministic(deps: AgentDeps, agent: AgentName, draft: AIMessage) -> bool:

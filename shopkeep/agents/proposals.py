@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from shopkeep.domain import Address, Customer, Order, describe_payment_method
 from shopkeep.domain.money import format_money
+from shopkeep.replies import reply
 from shopkeep.store.base import CommerceStore
 from shopkeep.tools.checkout import CheckoutQuote, describe_quote
 
@@ -72,30 +73,39 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
     with store.session() as session:
         order = session.get_order(arguments["order_id"]) if "order_id" in arguments else None
         customer = session.get_customer(order.user_id if order else arguments.get("user_id", ""))
-    ask = "Shall I go ahead? (yes/no)"
     if tool == "cancel_pending_order" and order is not None:
         refunds = preview["payment_history"][len(order.payment_history) :]
         refund_text = "; ".join(
-            f"{_money(r['amount'])} back to {_method(customer, r['payment_method_id'], currency)}" for r in refunds
+            reply(
+                "proposals.refund_to",
+                amount=_money(r["amount"]),
+                method=_method(customer, r["payment_method_id"], currency),
+            )
+            for r in refunds
         )
-        items = ", ".join(_item(i) for i in preview["items"])
-        return (
-            f"I'll cancel order {order.order_id} ({items}) because it was {arguments['reason']}. "
-            f"Refund: {refund_text or 'nothing was paid'}. Gift-card refunds are immediate; card and PayPal refunds "
-            f"take 5-7 business days. {ask}"
+        return reply(
+            "proposals.cancel",
+            order_id=order.order_id,
+            items=", ".join(_item(i) for i in preview["items"]),
+            reason=arguments["reason"],
+            refunds=refund_text or reply("proposals.nothing_paid"),
         )
     if tool == "modify_pending_order_address" and order is not None:
-        return (
-            f"I'll change the shipping address of order {order.order_id} from {_address(order.address)} "
-            f"to {_address(arguments)}. {ask}"
+        return reply(
+            "proposals.order_address",
+            order_id=order.order_id,
+            old=_address(order.address),
+            new=_address(arguments),
         )
     if tool == "modify_user_address":
-        return f"I'll change your default address to {_address(arguments)}. Existing orders keep theirs. {ask}"
+        return reply("proposals.default_address", address=_address(arguments))
     if tool == "modify_pending_order_payment" and order is not None:
-        return (
-            f"I'll pay order {order.order_id} ({_money(order.payment_history[0].amount)}) with "
-            f"{_method(customer, arguments['payment_method_id'], currency)} instead of "
-            f"{_method(customer, order.payment_history[0].payment_method_id, currency)}. {ask}"
+        return reply(
+            "proposals.order_payment",
+            order_id=order.order_id,
+            amount=_money(order.payment_history[0].amount),
+            new=_method(customer, arguments["payment_method_id"], currency),
+            old=_method(customer, order.payment_history[0].payment_method_id, currency),
         )
     if tool in ("modify_pending_order_items", "exchange_delivered_order_items") and order is not None:
         old = _items_by_id(order, arguments["item_ids"])
@@ -104,32 +114,26 @@ def summarize(tool: str, arguments: dict[str, Any], preview: Any, store: Commerc
         difference = _difference(order, preview, arguments)
         method = _method(customer, arguments["payment_method_id"], currency)
         if difference > 0:
-            settle = f"You pay the difference of {_money(difference)} with {method}."
+            settle = reply("proposals.pay_difference", amount=_money(difference), method=method)
         elif difference < 0:
-            settle = f"You get {_money(-difference)} back to {method}."
+            settle = reply("proposals.get_back", amount=_money(-difference), method=method)
         else:
-            settle = "The price is the same."
+            settle = reply("proposals.same_price")
         if tool == "modify_pending_order_items":
-            return (
-                f"I'll change order {order.order_id}: {pairs}. {settle} Items of an order can be changed only "
-                f"once, so please make sure everything is included. {ask}"
-            )
-        return (
-            f"I'll request an exchange on order {order.order_id}: {pairs}. {settle} You'll get instructions to send "
-            f"the items back; an order can be exchanged only once. {ask}"
-        )
+            return reply("proposals.change_items", order_id=order.order_id, changes=pairs, settle=settle)
+        return reply("proposals.exchange", order_id=order.order_id, changes=pairs, settle=settle)
     if tool == "return_delivered_order_items" and order is not None:
-        returned = _items_by_id(order, arguments["item_ids"])
-        return (
-            f"I'll request a return on order {order.order_id} for: {', '.join(returned)}. "
-            f"Refund: {_money(_returned_total(order, arguments['item_ids']))} to "
-            f"{_method(customer, arguments['payment_method_id'], currency)} once the items reach us. "
-            f"An order can be returned only once. {ask}"
+        return reply(
+            "proposals.return",
+            order_id=order.order_id,
+            items=", ".join(_items_by_id(order, arguments["item_ids"])),
+            amount=_money(_returned_total(order, arguments["item_ids"])),
+            method=_method(customer, arguments["payment_method_id"], currency),
         )
     if tool == "place_order":
         quote = CheckoutQuote.model_validate(preview["quote"])
-        return f"I'll place your order and charge {_money(quote.total)}. {describe_quote(quote)} {ask}"
-    return f"I'll run {tool} with {json.dumps(arguments)}. {ask}"
+        return reply("proposals.place_order", total=_money(quote.total), quote=describe_quote(quote))
+    return reply("proposals.other", tool=tool, arguments=json.dumps(arguments))
 
 
 def _returned_total(order: Order, item_ids: list[str]) -> Decimal:

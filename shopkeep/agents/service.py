@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.types import Command, Durability
 from pydantic import BaseModel, Field
 
+from shopkeep import replies
 from shopkeep.agents.locks import ConversationLocks, ProcessLocks
 from shopkeep.agents.telemetry import TurnObservation, observe_turn
 from shopkeep.domain import ConversationEvent
@@ -57,7 +58,6 @@ class TurnResult(BaseModel):
 
 log = structlog.get_logger(__name__)
 
-CARD_MASKED = "For your safety I never keep card numbers typed in chat; please use a saved payment method."
 
 TURN_DURABILITY: Durability = "exit"
 """A turn's graph state is checkpointed once, when the run ends or stops for a confirmation, not after every step:
@@ -69,12 +69,6 @@ is placed once, payments carry idempotency keys)."""
 
 MessageSink = Callable[[BaseMessage, dict[str, Any]], None]
 """Receives the graph's message stream of a turn (LLM tokens as they come), for streaming replies."""
-
-CLOSED_REPLY = (
-    "This conversation is closed, so nobody will read new messages here. If you need more help, please start a new "
-    "conversation and we'll be glad to help."
-)
-"""What a customer is told when they write into a conversation a person closed (resolved without handing back)."""
 
 
 class TurnNotice(BaseModel):
@@ -179,10 +173,10 @@ class ConversationService:
         """Run one customer message; ``on_message`` (optional) sees the turn's messages and tokens as they come."""
         if not self.exists(conversation_id):
             raise NotFoundError("Conversation", conversation_id)
-        with observe_turn(conversation_id) as observation:
+        with observe_turn(conversation_id) as observation, replies.recording() as wording:
             text, notice = self._protect(text)
             with self._locks.hold(conversation_id):
-                result = self._turn(conversation_id, text, confirm, observation, on_message)
+                result = self._turn(conversation_id, text, confirm, observation, wording, on_message)
         if notice is None:
             return result
         return result.model_copy(update={"reply": f"{notice} {result.reply}".strip()})
@@ -192,12 +186,12 @@ class ConversationService:
         checkpointed or seen by any model; the customer is told."""
         if self._vault is None:
             masked, numbers = mask_card_numbers(text)
-            return masked, CARD_MASKED if numbers else None
+            return masked, replies.reply("guardrails.card_masked") if numbers else None
         vaulted, cards = vault_card_numbers(text, self._vault.put)
         if not cards:
             return text, None
         endings = ", ".join(card.last_four for card in cards)
-        return vaulted, f"I've secured the card ending {endings} for this conversation; I never store or repeat it."
+        return vaulted, replies.reply("guardrails.card_secured", endings=endings)
 
     def transcript(self, conversation_id: str) -> list[ConversationEvent]:
         with self._store.session() as session:
@@ -212,12 +206,15 @@ class ConversationService:
         text: str,
         confirm: str | None,
         observation: TurnObservation,
+        wording: set[str],
         on_message: MessageSink | None = None,
     ) -> TurnResult:
+        """One turn through the graph. ``wording``: the ``group@version`` of the replies rendered so far in this turn
+        (``replies.recording``), completed as the graph runs and recorded on the ``assistant`` event."""
         config = {"configurable": {"thread_id": conversation_id}}
         snapshot = self._graph.get_state(config)
         if snapshot.values.get("mode") == "closed":
-            return self._closed(conversation_id, text, snapshot.values.get("customer_id"), observation)
+            return self._closed(conversation_id, text, snapshot.values.get("customer_id"), observation, wording)
         before = len(snapshot.values.get("messages", []))
         mode_before = snapshot.values.get("mode")
         trips_before = len(snapshot.values.get("rail_trips") or [])
@@ -290,7 +287,8 @@ class ConversationService:
             total = Usage.of(values.get("messages", []))
             events.append(("usage", {**usage.as_payload(), "conversation": total.as_payload()}))
         if reply:
-            events.append(("assistant", {"text": reply, "agent": result.agent, "intent": result.intent}))
+            assistant = {"text": reply, "agent": result.agent, "intent": result.intent, "replies": sorted(wording)}
+            events.append(("assistant", assistant))
         self._record_all(conversation_id, events, customer)
         escalated = values.get("mode") == "human" and mode_before != "human"
         observation.finish(result, trips=trips, escalated=escalated, usage=usage)
@@ -302,20 +300,26 @@ class ConversationService:
         return result
 
     def _closed(
-        self, conversation_id: str, text: str, customer: str | None, observation: TurnObservation
+        self, conversation_id: str, text: str, customer: str | None, observation: TurnObservation, wording: set[str]
     ) -> TurnResult:
         """A message into a closed conversation: recorded, answered with the closed notice; no model, no tool."""
         self._record(conversation_id, "user", {"text": text}, customer)
+        closed = replies.reply("graph.closed")
         result = TurnResult(
             conversation_id=conversation_id,
-            reply=CLOSED_REPLY,
+            reply=closed,
             agent=None,
             intent=None,
             tool_calls=[],
             awaiting_confirmation=False,
             mode="closed",
         )
-        self._record(conversation_id, "assistant", {"text": CLOSED_REPLY, "agent": None, "intent": None}, customer)
+        self._record(
+            conversation_id,
+            "assistant",
+            {"text": closed, "agent": None, "intent": None, "replies": sorted(wording)},
+            customer,
+        )
         observation.finish(result, trips=[], escalated=False, usage=Usage.of([]))
         self._notify(TurnNotice(conversation_id=conversation_id, text=text, result=result, escalated=False))
         return result

@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
 
+from shopkeep import replies
 from shopkeep.agents.deps import AgentDeps
 from shopkeep.agents.state import AgentName, ConversationState
 from shopkeep.agents.toolkit import tool_schemas
@@ -23,10 +24,6 @@ INSTRUCTIONS: dict[AgentName, str] = {
     "escalation": "You hand the conversation to a human agent with a clear summary.",
 }
 
-TOO_MANY_STEPS = (
-    "I'm sorry, I couldn't finish that. I can hand you to a human colleague if you like, or you can rephrase."
-)
-
 
 def agent_node(agent: AgentName, deps: AgentDeps) -> Any:
     """A graph node that asks the agent's brain for its next step (a reply or one tool call)."""
@@ -34,7 +31,7 @@ def agent_node(agent: AgentName, deps: AgentDeps) -> Any:
     def run(state: ConversationState) -> dict[str, Any]:
         steps = state.get("steps", 0) + 1
         if steps > deps.max_steps:
-            return {"messages": [AIMessage(content=TOO_MANY_STEPS)], "steps": steps}
+            return {"messages": [AIMessage(content=replies.reply("graph.too_many_steps"))], "steps": steps}
         brain = deps.brains(agent).bind_tools(tool_schemas(deps.registry, agent))
         if deps.prompts is not None:
             prompt = [deps.prompts.system_message(agent, state)]

@@ -11,6 +11,7 @@ from shopkeep.cli.eval_cmds import eval_app
 from shopkeep.cli.experiments_cmds import experiments_app
 from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
+from shopkeep.cli.replies_cmds import replies_app
 from shopkeep.cli.retention_cmds import forget_command, retention_command
 from shopkeep.cli.retrieval_cmds import ask_command, eval_retrieval_command, index_command, search_command
 from shopkeep.cli.scenario_cmds import scenarios_app
@@ -54,6 +55,7 @@ app.add_typer(eval_app, name="eval")
 eval_app.command("retrieval")(eval_retrieval_command)
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(replies_app, name="replies")
 app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(experiments_app, name="experiments")
 

@@ -45,6 +45,7 @@ def render(run: EvalRun) -> str:
         _row("items per suite", "all" if meta.limit is None else f"at most {meta.limit} (a subset)"),
         _row("models", ", ".join(f"{k}={v}" for k, v in meta.models.items() if not isinstance(v, dict))),
         _row("prompts", ", ".join(meta.prompts.values())),
+        _row("replies", ", ".join(meta.replies.values())),
         "</table>",
     ]
     for name, suite in run.suites.items():

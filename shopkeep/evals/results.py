@@ -96,6 +96,8 @@ class RunMeta(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     models: dict[str, Any] = Field(default_factory=dict)
     prompts: dict[str, str] = Field(default_factory=dict)
+    replies: dict[str, str] = Field(default_factory=dict)
+    """The wording of ``data/replies``: group -> ``group@version``."""
     python: str = Field(default_factory=platform.python_version)
 
 

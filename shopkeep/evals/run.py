@@ -35,9 +35,10 @@ def brain_settings(settings: Settings, brain: Brain) -> Settings:
 
 
 def run_meta(ctx: EvalContext, brain: Brain, suites: Sequence[str]) -> RunMeta:
-    """Code, configuration, models and prompt versions of the run (secrets left out)."""
+    """Code, configuration, models, prompt and reply versions of the run (secrets left out)."""
     from shopkeep.agents.factory import prompt_registry
     from shopkeep.evals.ragas_metrics import judge_name
+    from shopkeep.replies import default_replies
     from shopkeep.shop.profile import FixedProfile, ShopProfiles
 
     commit, dirty = git_state()
@@ -68,6 +69,7 @@ def run_meta(ctx: EvalContext, brain: Brain, suites: Sequence[str]) -> RunMeta:
         settings=dumped,
         models=models,
         prompts=prompts,
+        replies={group: default_replies().ref(group) for group in sorted(default_replies().versions)},
     )
 
 

@@ -19,14 +19,9 @@ import re
 from shopkeep.guardrails.base import RailResult, Stage
 from shopkeep.guardrails.normalize import normalize
 from shopkeep.guardrails.screen import Screen
+from shopkeep.replies import reply
 
 NAME = "abuse"
-REPLY = (
-    "I want to help, but I won't continue with insults or threats. If you tell me what you need with your order, "
-    "your cart or a product, I'll do my best to sort it out."
-)
-NOTICE = "I'm here to help, and I'd ask that we keep this respectful."
-HUMAN_OFFER = "If you'd rather talk to a person, say \"human agent\" and I'll pass you to a colleague."
 CLASSIFIER_THRESHOLD = 0.80
 SIMILARITY_FLOOR = 0.40
 
@@ -81,11 +76,24 @@ class AbuseRail:
         if detail is None:
             return RailResult(name=NAME, stage=Stage.INPUT, tripped=False, text=text)
         if REQUEST.search(view.clean.lower()):
-            return RailResult(name=NAME, stage=Stage.INPUT, tripped=True, text=text, reason=NOTICE, detail=detail)
+            return RailResult(
+                name=NAME,
+                stage=Stage.INPUT,
+                tripped=True,
+                text=text,
+                reason=reply("guardrails.abuse_notice"),
+                detail=detail,
+            )
         return self._refuse(text, detail)
 
     @staticmethod
     def _refuse(text: str, detail: str) -> RailResult:
         return RailResult(
-            name=NAME, stage=Stage.INPUT, tripped=True, text=text, reason=REPLY, blocked=True, detail=detail
+            name=NAME,
+            stage=Stage.INPUT,
+            tripped=True,
+            text=text,
+            reason=reply("guardrails.abuse_refusal"),
+            blocked=True,
+            detail=detail,
         )

@@ -24,13 +24,9 @@ import re
 from shopkeep.guardrails.base import RailResult, Stage
 from shopkeep.guardrails.normalize import normalize
 from shopkeep.guardrails.screen import Screen
+from shopkeep.replies import reply
 
 NAME = "prompt_injection"
-REPLY = (
-    "I can't follow instructions that try to change how I work or who I'm talking to, so I haven't acted on that "
-    "message. If you need help with products, your cart or an order, tell me in your own words what you need; "
-    "for anything on your account I'll verify you the usual way (your email, or your name and zip code)."
-)
 # Calibrated on the training set's cross-validation and the NLU test set (no false trips there); see the report.
 CLASSIFIER_THRESHOLD = 0.85
 SIMILARITY_FLOOR = 0.40
@@ -167,5 +163,11 @@ class PromptInjectionRail:
         if detail is None:
             return RailResult(name=NAME, stage=Stage.INPUT, tripped=False, text=text)
         return RailResult(
-            name=NAME, stage=Stage.INPUT, tripped=True, text=text, reason=REPLY, blocked=True, detail=detail
+            name=NAME,
+            stage=Stage.INPUT,
+            tripped=True,
+            text=text,
+            reason=reply("guardrails.injection_refusal"),
+            blocked=True,
+            detail=detail,
         )

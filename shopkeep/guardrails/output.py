@@ -5,7 +5,8 @@ a reply that can go out. A reply a checking rail blocked (an ungrounded amount, 
 policy makes) cannot be fixed by cutting a span out of it: "Your refund of  is on its way" says nothing true. The
 brain is asked once more with ``reask_note`` (what was ungrounded, never the customer's data), and the second reply
 is checked the same way; when that fails too, or the brain cannot be asked again (the local brain is deterministic
-and would say the same), the customer gets ``SAFE_REPLY``.
+and would say the same), the customer gets the safe reply ``guardrails.ungrounded`` (``data/replies``): it says
+nothing that needs grounding and ends with the human-colleague offer the brains know how to follow up.
 """
 
 from __future__ import annotations
@@ -17,12 +18,6 @@ from langchain_core.messages import SystemMessage
 from shopkeep.guardrails.base import RailResult, Stage
 from shopkeep.guardrails.facts import Facts
 from shopkeep.guardrails.rails import OUTPUT_RAILS, OutputRail, run_output_rails
-
-SAFE_REPLY = (
-    "I'm sorry, I can't confirm that from the information I have here. Could you tell me a bit more about what you "
-    "need? Would you like me to pass you to a human colleague?"
-)
-"""Says nothing that needs grounding; ends with the human-colleague offer the brains know how to follow up."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from shopkeep.guardrails.normalize import normalize
 from shopkeep.guardrails.pii import other_customers_pii
 from shopkeep.guardrails.promises import permitted_promises
 from shopkeep.guardrails.screen import Screen
+from shopkeep.replies import reply
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -35,7 +36,7 @@ def message_length(text: str) -> RailResult:
         stage=Stage.INPUT,
         tripped=True,
         text=text[:MAX_MESSAGE_CHARS],
-        reason=f"Your message was long, so I read only its first {MAX_MESSAGE_CHARS:,} characters.",
+        reason=reply("guardrails.long_message", limit=f"{MAX_MESSAGE_CHARS:,}"),
     )
 
 
@@ -62,9 +63,7 @@ def card_numbers_in(text: str) -> RailResult:
         stage=Stage.INPUT,
         tripped=bool(numbers),
         text=masked,
-        reason="For your safety I never keep card numbers typed in chat; please use a saved payment method."
-        if numbers
-        else "",
+        reason=reply("guardrails.card_masked") if numbers else "",
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from shopkeep.agents.service import CLOSED_REPLY, ConversationService, TurnNotice
+from shopkeep.agents.service import ConversationService, TurnNotice
 from shopkeep.domain import (
     AgentRole,
     Cart,
@@ -36,6 +36,7 @@ from shopkeep.guardrails.rails import card_numbers_out
 from shopkeep.inbox.events import INBOX, EventBus, conversation_channel, customer_event
 from shopkeep.inbox.webhooks import WebhookNotifier
 from shopkeep.metrics import ESCALATION_ACTIONS, ESCALATION_CLAIM_WAIT
+from shopkeep.replies import reply
 from shopkeep.store.base import CommerceStore
 from shopkeep.store.inbox import inbox_records
 from shopkeep.store.payments import utc
@@ -245,7 +246,9 @@ class InboxService:
         if hand_back:
             event = self._record(ticket, "bot_back", {"agent": agent.name, "ticket_id": ticket_id}, agent=agent.name)
         else:
-            event = self._record(ticket, "closed", {"agent": agent.name, "ticket_id": ticket_id, "text": CLOSED_REPLY})
+            event = self._record(
+                ticket, "closed", {"agent": agent.name, "ticket_id": ticket_id, "text": reply("graph.closed")}
+            )
         self._tell_customer(event)
         return self._announce("escalation.resolved", ticket, webhook=True)
 

@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
+from shopkeep import replies
 from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.context import fit
 from shopkeep.llm.telemetry import observe_llm_call
@@ -35,10 +36,6 @@ from shopkeep.metrics import LLM_FALLBACKS, LLM_TOOL_CALL_ERRORS
 
 log = structlog.get_logger(__name__)
 
-SAFE_REPLY = (
-    "I'm sorry, I couldn't work that out just now. Could you say it another way? I can also hand you to a human "
-    "colleague."
-)
 METADATA_KEY = "shopkeep"
 """``response_metadata[METADATA_KEY]`` of every reply: how it was produced (see ``ReplyInfo`` fields below)."""
 NO_STREAM_TAG = "nostream"
@@ -199,7 +196,7 @@ class RemoteBrain(ToolBindingChatModel):
                 if attempt == 0:
                     view = [*view, _as_sent(reply), *errors]
                 else:
-                    reply, streamed = AIMessage(content=SAFE_REPLY), False
+                    reply, streamed = AIMessage(content=replies.reply("graph.model_failed")), False
                     info["safe_reply"] = True
         except Exception as exc:
             if self.fallback is None or not self.unavailable(exc):

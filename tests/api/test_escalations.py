@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shopkeep.agents.service import CLOSED_REPLY
 from shopkeep.domain import AgentRole
 from shopkeep.inbox.accounts import AgentAccounts
+from shopkeep.replies import reply
 from shopkeep.store import SqlCommerceStore
 from tests.api.helpers import EMAIL, say, start
 from tests.api.inbox_helpers import agent_token, bearer, escalate, ticket_of
@@ -276,7 +276,7 @@ def test_resolve_without_hand_back_closes_the_conversation(client: TestClient, a
     )
     assert resolved.status_code == 200
     turn = say(client, conversation_id, "Hello? Anyone there? Cancel my order please")
-    assert turn["mode"] == "closed" and turn["reply"] == CLOSED_REPLY and turn["tool_calls"] == []
+    assert turn["mode"] == "closed" and turn["reply"] == reply("graph.closed") and turn["tool_calls"] == []
     assert "new conversation" in turn["reply"]
     fresh = start(client)
     assert say(client, fresh, "Hi there!")["mode"] == "bot"

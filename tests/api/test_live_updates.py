@@ -14,10 +14,10 @@ import pytest
 
 from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
-from shopkeep.agents.service import CLOSED_REPLY
 from shopkeep.api.app import create_app
 from shopkeep.inbox.events import RedisEventBus
 from shopkeep.llm.local.nlu import NLU
+from shopkeep.replies import reply
 from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore
 from tests.api.inbox_helpers import HANDOFF, agent_token, bearer
@@ -110,7 +110,7 @@ def test_the_customer_sees_the_conversation_close(base_url: str, sqlite_store: S
         chat = EventStream(f"{base_url}/v1/conversations/{conversation_id}/events")
         assert chat.next() == ("ready", {})
         http.post(f"/v1/escalations/{ticket_id}/resolve", json={"note": "", "hand_back": False}, headers=bearer(ana))
-        assert chat.next() == ("closed", {"text": CLOSED_REPLY})
+        assert chat.next() == ("closed", {"text": reply("graph.closed")})
         chat.close()
         assert http.get("/v1/conversations/nope/events").status_code == 404
         assert http.get("/v1/escalations/events").status_code == 401

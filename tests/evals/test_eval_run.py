@@ -21,6 +21,7 @@ from shopkeep.evals.run import run_suites
 from shopkeep.evals.scenarios import scenario_files, scenario_id
 from shopkeep.evals.tau2.reward import StoreTemplate
 from shopkeep.llm.local.nlu import NLU
+from shopkeep.replies import default_replies
 from shopkeep.settings import Settings
 from tests.api.test_web_chat import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.conftest import service_missing
@@ -52,6 +53,7 @@ def test_every_suite_writes_the_schema(run_dir: Path) -> None:
     assert run.meta.limit == LIMIT and run.meta.brain == "local"
     assert run.meta.git_commit is not None and len(run.meta.git_commit) == 40
     assert "router" in run.meta.prompts or "orders" in run.meta.prompts
+    assert run.meta.replies["checkout"] == default_replies().ref("checkout")
     assert "api_key" not in run.meta.settings["llm"]
     for name, suite in run.suites.items():
         assert suite.items, name

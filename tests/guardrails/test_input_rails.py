@@ -8,11 +8,12 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from shopkeep.agents.nodes import input_guard_node
-from shopkeep.guardrails.abuse import HUMAN_OFFER, NOTICE, AbuseRail
+from shopkeep.guardrails.abuse import AbuseRail
 from shopkeep.guardrails.injection import PromptInjectionRail, matched_pattern
 from shopkeep.guardrails.normalize import normalize
 from shopkeep.guardrails.rails import INPUT_RAILS, run_rails, unicode_cleanup
 from shopkeep.guardrails.screen import Scores
+from shopkeep.replies import reply
 
 ZWSP, RLO = "\u200b", "\u202e"
 
@@ -105,7 +106,7 @@ def test_abuse_rail_refuses_insults_and_threats() -> None:
 
 def test_abuse_with_a_request_goes_on_with_a_notice() -> None:
     result = AbuseRail()("you useless idiot, where is my order #W2417020?")
-    assert result.tripped and not result.blocked and result.reason == NOTICE
+    assert result.tripped and not result.blocked and result.reason == reply("guardrails.abuse_notice")
 
 
 @pytest.mark.parametrize(
@@ -143,9 +144,9 @@ def test_input_guard_answers_a_blocked_message_and_withholds_it() -> None:
 def test_repeated_abuse_offers_a_human() -> None:
     guard = input_guard_node(INPUT_RAILS)
     first = guard(_state("shut up, moron"))
-    assert HUMAN_OFFER not in str(first["messages"][-1].content)
+    assert reply("guardrails.abuse_human_offer") not in str(first["messages"][-1].content)
     second = guard(_state("shut up, moron", rail_trips=first["rail_trips"]))
-    assert str(second["messages"][-1].content).endswith(HUMAN_OFFER)
+    assert str(second["messages"][-1].content).endswith(reply("guardrails.abuse_human_offer"))
 
 
 def test_input_guard_stays_silent_for_a_human_agent_but_records() -> None:

@@ -12,10 +12,10 @@ from shopkeep.agents.deps import AgentDeps
 from shopkeep.agents.graph import build_graph
 from shopkeep.agents.service import ConversationService
 from shopkeep.agents.toolkit import agent_registry
-from shopkeep.guardrails.output import SAFE_REPLY
 from shopkeep.llm.prompts import PromptRegistry
 from shopkeep.llm.remote import METADATA_KEY
 from shopkeep.llm.streaming import ReplyDelta, TurnDone, stream_turn
+from shopkeep.replies import reply
 from shopkeep.store import SqlCommerceStore
 from tests.llm.providers.support import POLICY, FixedRouter
 from tests.support.scripted_model import ScriptedChatModel, call, say
@@ -56,7 +56,7 @@ def test_a_brain_that_invents_twice_gets_the_safe_reply(sqlite_store: SqlCommerc
     model = ScriptedChatModel(steps=[*LOOKUP, say("It was $1,999.00."), say("Sorry, it was $1,899.00.")])
     svc = service(sqlite_store, model)
     cid = svc.start()
-    assert svc.send(cid, QUESTION).reply == SAFE_REPLY
+    assert svc.send(cid, QUESTION).reply == reply("guardrails.ungrounded")
     assert [e["rail"] for e in rail_events(svc, cid)] == ["grounded_facts", "grounded_facts", "output_fallback"]
     model.assert_done()
 
@@ -67,7 +67,7 @@ def test_a_promise_the_policy_does_not_make_never_reaches_the_customer(sqlite_st
     svc = service(sqlite_store, model)
     cid = svc.start()
     turn = svc.send(cid, QUESTION)
-    assert turn.reply == SAFE_REPLY and "24 hours" not in turn.reply
+    assert turn.reply == reply("guardrails.ungrounded") and "24 hours" not in turn.reply
     assert rail_events(svc, cid)[0]["rail"] == "permitted_promises"
     model.assert_done()
 
@@ -101,7 +101,7 @@ def test_a_local_fallback_reply_is_never_re_asked(sqlite_store: SqlCommerceStore
     model = ScriptedChatModel(steps=[*LOOKUP, fallback])
     svc = service(sqlite_store, model)
     cid = svc.start()
-    assert svc.send(cid, QUESTION).reply == SAFE_REPLY
+    assert svc.send(cid, QUESTION).reply == reply("guardrails.ungrounded")
     model.assert_done()
 
 

@@ -3,7 +3,6 @@ the files is used, and a reply speaks for the shop it serves."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,8 @@ from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
 from shopkeep.llm.local.policies.base import Call, Say
 from shopkeep.llm.local.policies.support import SMALL_TALK
-from shopkeep.replies import REPLIES_DIR, Replies, ReplyError, default_replies
-from shopkeep.settings import PROJECT_ROOT
+from shopkeep.replies import REPLIES_DIR, Replies, ReplyError, default_replies, keys_named_in
 from tests.support.dialogs import Conversation
-
-_NAMED_KEY = re.compile(r"""reply\(\s*["'](?P<key>[a-z_]+\.[a-z_]+)["']""")
 
 
 def _write(directory: Path, group: str, body: str) -> None:
@@ -63,17 +59,9 @@ def test_malformed_files_fail_when_loaded(tmp_path: Path, body: str, error: str)
         Replies.load(tmp_path)
 
 
-def _keys_named_in_code() -> set[str]:
-    return {
-        match["key"]
-        for path in (PROJECT_ROOT / "shopkeep").rglob("*.py")
-        for match in _NAMED_KEY.finditer(path.read_text(encoding="utf-8"))
-    }
-
-
 def test_every_reply_the_code_names_exists_and_every_reply_is_used() -> None:
     replies = default_replies()
-    named = _keys_named_in_code()
+    named = keys_named_in()
     assert named, "the scan found no reply keys: the pattern is out of date"
     assert named - replies.templates.keys() == set()
     included = {key for template in replies.templates.values() for key in template.includes}

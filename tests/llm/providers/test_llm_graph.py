@@ -12,12 +12,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Syst
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from shopkeep.agents.specialists import TOO_MANY_STEPS
 from shopkeep.agents.toolkit import AGENT_TOOLS
 from shopkeep.llm.binding import ToolBindingChatModel
 from shopkeep.llm.prompts import PromptRegistry
-from shopkeep.llm.remote import SAFE_REPLY, RemoteBrain
+from shopkeep.llm.remote import RemoteBrain
 from shopkeep.llm.tokens import TokenCounter
+from shopkeep.replies import reply
 from shopkeep.store import SqlCommerceStore
 from tests.llm.providers.support import Down, ServiceFor, experiment_registry, remote
 from tests.support.scripted_model import ScriptedChatModel, call, say
@@ -118,7 +118,7 @@ def test_two_bad_replies_in_a_row_end_in_a_safe_reply(
     model = ScriptedChatModel(steps=[first, second])
     service = service_for(remote(model, counter))
     result = service.send(service.start(), "where is my order?")
-    assert result.reply == SAFE_REPLY
+    assert result.reply == reply("graph.model_failed")
     assert result.tool_calls == []  # nothing ran
     assert fragment in str(model.calls[1][-1].content)
     model.assert_done()
@@ -148,7 +148,7 @@ def test_a_model_that_loops_is_stopped_by_the_step_budget(service_for: ServiceFo
     model = ScriptedChatModel(steps=[call("list_all_product_types") for _ in range(3)])
     service = service_for(remote(model, counter, agent="catalog"), agent="catalog", max_steps=3)
     result = service.send(service.start(), "what do you sell?")
-    assert result.reply == TOO_MANY_STEPS
+    assert result.reply == reply("graph.too_many_steps")
     assert len(result.tool_calls) == 3
     model.assert_done()
 
@@ -309,7 +309,9 @@ def test_a_streamed_reply_that_stays_malformed_still_ends_in_the_safe_reply(coun
     tools = [{"type": "function", "function": {"name": "get_order_details", "parameters": parameters}}]
     chunks = list(brain.bind_tools(tools).stream("where is my order?"))
     text = "".join(str(c.content) for c in chunks)
-    assert text == f"Let me check. Let me check. {SAFE_REPLY}"  # the cut-off JSON parses to {}: order_id missing
+    assert (
+        text == f"Let me check. Let me check. {reply('graph.model_failed')}"
+    )  # the cut-off JSON parses to {}: order_id missing
     merged = chunks[0]
     for chunk in chunks[1:]:
         merged += chunk
