@@ -14,6 +14,7 @@ from shopkeep.agents.checkpoint import open_checkpointer
 from shopkeep.agents.factory import build_service
 from shopkeep.agents.service import ConversationService, TurnResult
 from shopkeep.llm.local.nlu import NLU
+from shopkeep.replies import default_replies
 from shopkeep.settings import Settings
 from shopkeep.store import SqlCommerceStore
 from tests.conftest import fresh_sqlite_store
@@ -75,6 +76,11 @@ def test_search_details_add_to_cart_and_view_the_cart(service: ConversationServi
     assert (shown.agent, tools(shown)) == ("cart", ["view_cart"])
     assert "1 x Water Bottle (1000ml, stainless steel, black) at $46.51 each. Subtotal: $46.51" in shown.reply
     assert cart_lines(store, chat) == [(BLACK_STEEL_LITRE_BOTTLE, 1)]
+    # each reply's event names the wording it used (data/replies), as a model's reply names its prompt
+    wordings = [event.payload["replies"] for event in service.transcript(chat) if event.kind == "assistant"]
+    replies = default_replies()
+    assert replies.ref("catalog") in wordings[0] and replies.ref("cart") not in wordings[0]
+    assert replies.ref("cart") in wordings[-1]
 
 
 def checkout_until_the_proposal(service: ConversationService) -> tuple[str, TurnResult]:
