@@ -45,6 +45,9 @@ class PaymentsSettings(BaseModel):
 
     gateway: Literal["sandbox"] = Field(default="sandbox", description="The embedded test-mode processor")
     merchant_id: str = "shopkeep-demo"
+    sandbox_latency_s: float = Field(
+        default=0.0, ge=0, le=60, description="Seconds the sandbox takes to answer each call it has processed (drills)"
+    )
     timeout_s: float = Field(default=10.0, gt=0, description="Per gateway call")
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries of a timed-out or failed gateway call")
     retry_wait_s: float = Field(default=0.2, ge=0, description="First back-off between retries (exponential)")

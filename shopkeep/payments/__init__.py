@@ -30,7 +30,7 @@ def payment_services(store: CommerceStore, settings: PaymentsSettings | None = N
     """The configured gateway (persisting in ``store``) and vault."""
     config = settings or get_settings().payments
     vault = default_vault(config)
-    sandbox = SandboxGateway(store, vault, merchant_id=config.merchant_id)
+    sandbox = SandboxGateway(store, vault, merchant_id=config.merchant_id, latency_s=config.sandbox_latency_s)
     policy = GatewayPolicy(timeout_s=config.timeout_s, max_retries=config.max_retries, retry_wait_s=config.retry_wait_s)
     return PaymentServices(
         gateway=ResilientGateway(sandbox, policy),

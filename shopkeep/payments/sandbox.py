@@ -119,6 +119,7 @@ class SandboxGateway:
         name: str = "sandbox",
         faults: SandboxFaults | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        latency_s: float = 0.0,
     ) -> None:
         self.name = name
         self._store = store
@@ -126,6 +127,8 @@ class SandboxGateway:
         self._merchant_id = merchant_id
         self.faults = faults or SandboxFaults()
         self._clock = clock
+        self._latency_s = latency_s
+        """How long every call takes to answer once processed (a slow processor, for demos and fault drills)."""
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
 
@@ -320,4 +323,6 @@ class SandboxGateway:
             raise GatewayUnavailableError("The payment processor did not answer in time")
         if self.faults.take("slow_responses"):
             time.sleep(self.faults.slow_s)
+        if self._latency_s:
+            time.sleep(self._latency_s)
         return response

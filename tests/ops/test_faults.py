@@ -1,15 +1,20 @@
-"""Faults with real processes on loopback: a PostgreSQL that goes away under a running service and comes back, and a
-Redis that is killed. Each test asserts what the customer saw and what the store holds afterwards.
+"""Faults with real processes on loopback: a PostgreSQL that goes away under a running service and comes back, a
+Redis that is killed, and a worker killed (kill -9) while it takes a payment. Each test asserts what the customer
+saw and what the store holds afterwards.
 
 PostgreSQL here is a private server (``infra/pgvector/server.sh`` on a free port in a temp folder), never the
 machine's shared one; Redis is a private ``redis-server`` on a free port."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shopkeep.payments.ledger import reconcile
 from shopkeep.settings import PROJECT_ROOT
 from shopkeep.store import open_store
 from shopkeep.store.seed import StoreData, seed
@@ -189,3 +195,107 @@ def test_redis_killed_under_a_running_service_degrades_to_local_limits_and_loses
         assert "rate_limit_redis_down" in log and "rate_limit_redis_back" in log
     finally:
         server.stop()
+
+
+PURCHASE = ["I want to buy the pink 5mm yoga mat", "noah.patel9232@example.com", "express please", "pay with my visa"]
+NOAH = "noah_patel_1311"
+GATEWAY_LATENCY_S = 6.0
+"""Every sandbox call answers this long after processing it, so a kill lands while a payment call is in flight."""
+LEASE_S = 120.0 + 60.0
+"""How long a retry may be told 409 ``idempotency_in_progress``: the dead request's claim lease (120 s) runs out
+first, with room for a loaded machine."""
+
+
+def _gateway_calls(store: Path) -> int:
+    with sqlite3.connect(store) as conn:
+        return int(conn.execute("SELECT count(*) FROM gateway_records WHERE kind = 'idem'").fetchone()[0])
+
+
+def _send_obeying_retry_after(base_url: str, cid: str, text: str, key: str, *, within_s: float) -> httpx.Response:
+    deadline = time.monotonic() + within_s
+    while True:
+        response = httpx.post(
+            f"{base_url}/v1/conversations/{cid}/messages",
+            json={"text": text},
+            headers={"Idempotency-Key": key},
+            timeout=180,
+        )
+        if response.status_code not in (409, 503) or time.monotonic() > deadline:
+            return response
+        time.sleep(float(response.headers.get("Retry-After", "2")))
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_payment_then_the_customers_retry_places_one_order_charged_once(
+    indexed_sqlite_template: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.db"
+    shutil.copy(indexed_sqlite_template, store)
+    env = server_env(
+        f"sqlite:///{store}",
+        tmp_path,
+        SHOPKEEP_CHECKPOINT_URL=f"sqlite:///{tmp_path / 'checkpoints.db'}",
+        SHOPKEEP_PAYMENTS__SANDBOX_LATENCY_S=str(GATEWAY_LATENCY_S),
+        SHOPKEEP_PAYMENTS__TIMEOUT_S="30",
+    )
+    with sqlite3.connect(store) as conn:
+        orders_before = {row[0] for row in conn.execute("SELECT order_id FROM orders WHERE user_id = ?", (NOAH,))}
+    server = start_server(env, tmp_path / "serve.log")
+    try:
+        server.wait_healthy()
+        cid = post(server.url, "/v1/conversations").json()["id"]
+        for text in PURCHASE:
+            turn = post(server.url, f"/v1/conversations/{cid}/messages", text=text)
+            assert turn.status_code == 200, turn.text
+        assert turn.json()["awaiting_confirmation"], turn.json()["reply"]
+
+        calls_before = _gateway_calls(store)
+        answered: list[int] = []
+        first_yes = threading.Thread(
+            target=_send_and_record,
+            args=(f"{server.url}/v1/conversations/{cid}/messages", {"text": "yes"}, "yes-1", answered),
+        )
+        first_yes.start()
+        deadline = time.monotonic() + 120
+        while _gateway_calls(store) == calls_before:  # the payment call is processed, its answer not yet sent
+            assert time.monotonic() < deadline, "the confirmation never reached the payment gateway"
+            time.sleep(0.1)
+        server.process.kill()  # kill -9, in the middle of the turn
+        server.process.wait(timeout=30)
+        first_yes.join(timeout=60)
+        assert answered == [], "the worker answered before it was killed: the kill missed the turn"
+    finally:
+        server.stop()
+
+    server = start_server(env, tmp_path / "serve-after.log")
+    try:
+        server.wait_healthy()
+        retry = _send_obeying_retry_after(server.url, cid, "yes", "yes-1", within_s=LEASE_S)
+        assert retry.status_code == 200, retry.text
+        again = _send_obeying_retry_after(server.url, cid, "yes", "yes-1", within_s=LEASE_S)
+        assert again.status_code == 200 and again.json() == retry.json()
+        assert again.headers.get("Idempotent-Replayed") == "true"
+    finally:
+        server.stop()
+
+    reopened = open_store(f"sqlite:///{store}")
+    try:
+        with reopened.session() as session:
+            new_orders = [o for o in session.list_orders(NOAH) if o.order_id not in orders_before]
+        assert len(new_orders) == 1, (retry.json()["reply"], [o.order_id for o in new_orders])
+        assert new_orders[0].order_id in retry.json()["reply"], retry.json()["reply"]
+        assert len(new_orders[0].payment_history) == 1
+        assert reconcile(reopened) == []
+        with sqlite3.connect(store) as conn:
+            captures = [
+                json.loads(row[0]) for row in conn.execute("SELECT payload FROM gateway_records WHERE kind = 'payment'")
+            ]
+        assert len([p for p in captures if p.get("captured")]) == 1, captures
+    finally:
+        reopened.close()
+
+
+def _send_and_record(url: str, body: dict[str, str], key: str, answered: list[int]) -> None:
+    """Send, and record the status if an answer comes: the connection dying with the worker is the point."""
+    with contextlib.suppress(httpx.TransportError):
+        answered.append(httpx.post(url, json=body, headers={"Idempotency-Key": key}, timeout=180).status_code)
