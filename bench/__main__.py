@@ -8,6 +8,7 @@ from rich.console import Console
 
 from bench import (
     catalog_import,
+    embedding_batching,
     http_turns,
     input_rails,
     nlu,
@@ -27,6 +28,7 @@ def main() -> None:
     tools.run(console, postgres_url)
     query_parser.run(console)
     nlu.run(console)
+    embedding_batching.run(console)
     tokens.run(console)
     turns.run(console)
     http_turns.run()  # what a client sees: a real server, one client, then 2 workers under load

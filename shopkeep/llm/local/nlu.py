@@ -304,7 +304,9 @@ def _result(text: str, prediction: IntentPrediction, entities: list[Entity]) -> 
 
 
 def _local_embedder() -> Embedder:
+    from shopkeep.retrieval.embedders.batching import shared_batcher
     from shopkeep.retrieval.embedders.local import LocalEmbedder
     from shopkeep.retrieval.embedders.recent import RecentEmbeddings
 
-    return RecentEmbeddings(LocalEmbedder())  # the screen and search embed the same message: the model runs once
+    # the screen and search embed the same message: the model runs once, batched with concurrent turns' messages
+    return RecentEmbeddings(shared_batcher(LocalEmbedder()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shopkeep.errors import EmbedderUnavailableError
 from shopkeep.retrieval.embedders.base import Embedder
+from shopkeep.retrieval.embedders.batching import BatchingEmbedder, shared_batcher
 from shopkeep.retrieval.embedders.cache import EmbeddingCache, cache_key
 from shopkeep.retrieval.embedders.local import LocalEmbedder
 from shopkeep.retrieval.embedders.recent import RecentEmbeddings
@@ -49,8 +50,17 @@ def get_embedder(settings: Settings) -> Embedder:
             f"the local embedder ships only all-MiniLM-L6-v2, not {config.model!r}",
             install="unset SHOPKEEP_RETRIEVAL__MODEL, or choose SHOPKEEP_RETRIEVAL__EMBEDDER=openai|oci",
         )
-    # Search's query vector is often the customer's message, which the NLU and the input screen embed too.
-    return RecentEmbeddings(LocalEmbedder(batch_size=config.batch_size))
+    # Search's query vector is often the customer's message, which the NLU and the input screen embed too; the
+    # messages of concurrent turns meet the model as one batch.
+    return RecentEmbeddings(shared_batcher(LocalEmbedder(batch_size=config.batch_size)))
 
 
-__all__ = ["Embedder", "EmbeddingCache", "LocalEmbedder", "RecentEmbeddings", "cache_key", "get_embedder"]
+__all__ = [
+    "BatchingEmbedder",
+    "Embedder",
+    "EmbeddingCache",
+    "LocalEmbedder",
+    "RecentEmbeddings",
+    "cache_key",
+    "get_embedder",
+]
