@@ -421,8 +421,8 @@ def _new_task(dialog: Dialog, turn: Turn) -> Kind | None:
 
 
 TAKE = re.compile(
-    r"\b(?:i'?ll|i will|we'?ll|i'?d|let me) (?:take|have|get|grab)\b|\b(?:add|put|throw in|toss in)\b"
-    r"|\bgive me\b|\bget me\b",
+    r"\b(?:i'?ll|i will|we'?ll|i'?d|let me) (?:take|have|get|grab)\b(?! a look)|\b(?:add|put|throw in|toss in)\b"
+    r"|\bgive me\b|\bget me\b|\bone of (?:those|these|them)\b",
     re.IGNORECASE,
 )
 """Words that take products, as opposed to asking about them ("do you have...?", "tell me about...")."""
@@ -436,7 +436,10 @@ def takes(turn: Turn) -> bool:
     if TAKE.search(turn.text) is None or COMPARE.search(turn.text.lower()):
         return False
     if not products:
-        return ordinal(turn) is not None  # "I'll take two of the first one"
+        # "I'll take two of the first one"; "one of those please, the 1L glass silver one" after a list (but "is one
+        # of those waterproof?" asks about them)
+        described = bool(turn.nlu.entities_of("option")) and not turn.text.rstrip().endswith("?")
+        return ordinal(turn) is not None or described
     return len(products) >= 2 or bool(turn.nlu.entities_of("option")) or bool(turn.nlu.entities_of("quantity"))
 
 
