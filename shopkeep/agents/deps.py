@@ -24,6 +24,8 @@ class Route:
     agent: AgentName
     intent: str
     confidence: float
+    queued: str | None = None
+    """The message's second request, when it held two: handled once the first is done."""
 
 
 class Router(Protocol):

@@ -13,7 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from shopkeep.agents.deps import AgentDeps
-from shopkeep.agents.nodes import after_input, human_mode, input_guard_node, router_node
+from shopkeep.agents.nodes import after_input, human_mode, input_guard_node, router_node, takes_up_queued
 from shopkeep.agents.output_guard import output_guard_node
 from shopkeep.agents.specialists import agent_node
 from shopkeep.agents.state import AGENTS, ConversationState
@@ -28,6 +28,10 @@ def _after_agent(state: ConversationState) -> str:
 
 def _after_router(state: ConversationState) -> str:
     return state.get("active_agent") or "support"
+
+
+def _after_output(state: ConversationState) -> str:
+    return "router" if takes_up_queued(state) else END
 
 
 def _after_tools(state: ConversationState) -> str:
@@ -54,5 +58,5 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> CompiledStateGraph
         graph.add_conditional_edges(agent, _after_agent, ["tools", "output_guard"])
     graph.add_conditional_edges("tools", _after_tools, ["router", *AGENTS])
     graph.add_edge("human", END)
-    graph.add_edge("output_guard", END)
+    graph.add_conditional_edges("output_guard", _after_output, ["router", END])
     return graph.compile(checkpointer=checkpointer)

@@ -20,6 +20,7 @@ from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY, POLICY_QUESTION
 from shopkeep.llm.local.policies.base import ADD, HUMAN, IDENTITY
 from shopkeep.llm.local.policies.orders import asks_own_record
+from shopkeep.llm.local.split import split_requests
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})
 STAY_BELOW_CONFIDENCE = 0.55
@@ -81,6 +82,15 @@ class LocalRouter:
         self._nlu = nlu
 
     def route(self, text: str, state: ConversationState) -> Route:
+        """The specialist for the message; for a message holding two requests, the first one's, the second
+        queued."""
+        parts = None if state.get("queued_request") else split_requests(self._nlu, text)
+        if parts is None:
+            return self._route(text, state)
+        first = self._route(parts[0], state)
+        return Route(agent=first.agent, intent=first.intent, confidence=first.confidence, queued=parts[1])
+
+    def _route(self, text: str, state: ConversationState) -> Route:
         result = analyze(self._nlu, text)  # the brain reads the same message: analyzed once
         active = state.get("active_agent")
         asking = _asking_agent(state)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from shopkeep import replies
 from shopkeep.agents.locks import ConversationLocks, ProcessLocks
+from shopkeep.agents.nodes import QUEUED
 from shopkeep.agents.telemetry import TurnObservation, observe_turn
 from shopkeep.domain import ConversationEvent
 from shopkeep.errors import NotFoundError
@@ -257,6 +258,7 @@ class ConversationService:
             reply = ""
         else:
             reply = next((str(m.content) for m in reversed(new) if isinstance(m, AIMessage) and m.content), "")
+        reply = "\n\n".join([*_replies_before_queued(new), reply]) if reply else reply
         result = TurnResult(
             conversation_id=conversation_id,
             reply=reply,
@@ -383,6 +385,17 @@ def _output(message: ToolMessage) -> Any:
         return json.loads(str(message.content))
     except ValueError:
         return str(message.content)
+
+
+def _replies_before_queued(new: list[Any]) -> list[str]:
+    """The replies a turn gave to a first request before the graph took up a queued second one: the customer reads
+    them all."""
+    replies: list[str] = []
+    for n, message in enumerate(new):
+        if isinstance(message, HumanMessage) and message.name == QUEUED:
+            before = (str(m.content) for m in reversed(new[:n]) if isinstance(m, AIMessage) and m.content)
+            replies += [text for text in [next(before, "")] if text]
+    return replies
 
 
 def _pending_proposal(snapshot: Any) -> dict[str, Any] | None:

@@ -38,3 +38,6 @@ class ConversationState(TypedDict, total=False):
     rail_trips: Annotated[list[dict[str, Any]], operator.add]
     reroute: bool
     last_proposal: dict[str, Any] | None
+    queued_request: str | None
+    """The second of two requests in one customer message, taken up once the first is done (see
+    ``shopkeep.llm.local.split``)."""
