@@ -19,7 +19,7 @@ from shopkeep.llm.local.dialog import analyze, asks_for_answer, expected_after
 from shopkeep.llm.local.nlu import NLU, NLUResult
 from shopkeep.llm.local.policies._shop import CHANGE_QUANTITY, POLICY_QUESTION
 from shopkeep.llm.local.policies.base import ADD, HUMAN, IDENTITY
-from shopkeep.llm.local.policies.orders import asks_own_record
+from shopkeep.llm.local.policies.flow import asks_own_record
 from shopkeep.llm.local.split import split_requests
 
 STAY_INTENTS = frozenset({"affirm", "deny", "authenticate", "out_of_scope", "chitchat", "thanks"})

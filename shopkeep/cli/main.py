@@ -9,6 +9,7 @@ from shopkeep.cli.catalog_cmds import catalog_app
 from shopkeep.cli.chat_cmds import chat_command
 from shopkeep.cli.eval_cmds import eval_app
 from shopkeep.cli.experiments_cmds import experiments_app
+from shopkeep.cli.flows_cmds import flows_app
 from shopkeep.cli.nlu_cmds import nlu_app
 from shopkeep.cli.prompts_cmds import prompts_app
 from shopkeep.cli.replies_cmds import replies_app
@@ -55,6 +56,7 @@ app.add_typer(eval_app, name="eval")
 eval_app.command("retrieval")(eval_retrieval_command)
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(flows_app, name="flows")
 app.add_typer(replies_app, name="replies")
 app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(experiments_app, name="experiments")

@@ -12,6 +12,7 @@ from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import POLICIES
 from shopkeep.llm.local.policies.base import Call, Say
+from shopkeep.llm.local.policies.flow import flows
 from shopkeep.llm.local.policies.support import SMALL_TALK
 from shopkeep.replies import REPLIES_DIR, Replies, ReplyError, default_replies, keys_named_in
 from tests.support.dialogs import Conversation
@@ -59,9 +60,21 @@ def test_malformed_files_fail_when_loaded(tmp_path: Path, body: str, error: str)
         Replies.load(tmp_path)
 
 
+def _keys_named_in_flows() -> set[str]:
+    """The keys the flow files of ``data/flows`` name (questions and outcomes)."""
+    return {
+        key
+        for flow in flows()
+        for key in (*(slot.ask for slot in flow.slots), *flow.replies.model_dump().values())
+        if key is not None
+    }
+
+
 def test_every_reply_the_code_names_exists_and_every_reply_is_used() -> None:
     replies = default_replies()
-    named = keys_named_in()
+    in_flows = _keys_named_in_flows()
+    assert in_flows, "the flows name no reply"
+    named = keys_named_in() | in_flows
     assert named, "the scan found no reply keys: the pattern is out of date"
     assert named - replies.templates.keys() == set()
     included = {key for template in replies.templates.values() for key in template.includes}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog, Turn
-from shopkeep.llm.local.policies import escalation, orders
+from shopkeep.llm.local.policies import escalation, flow, orders
 from shopkeep.llm.local.policies._shop import money
 from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
@@ -26,7 +26,7 @@ def decide(dialog: Dialog) -> Step:
     step = identify(dialog)
     if step is not None:
         return step
-    task = orders.active_task(dialog)
+    task = flow.active_task(dialog)
     if task is not None and task.kind == "user_address":
         return orders.decide(dialog)
     request = _request(dialog)
