@@ -29,7 +29,7 @@ def _load(directory: Path | None) -> Flows:
     try:
         return check_flows(directory or FLOWS_DIR)
     except FlowError as exc:
-        fail(f"the flows do not check (run `shopkeep flows check`):\n{exc}")
+        raise fail(f"the flows do not check (run `shopkeep flows check`):\n{exc}") from None
 
 
 def _ends_with(flow: Flow) -> str:
