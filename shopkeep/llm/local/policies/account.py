@@ -8,7 +8,7 @@ from typing import Any
 from shopkeep.llm.local.dialog import Dialog, Turn
 from shopkeep.llm.local.policies import escalation, flow, orders
 from shopkeep.llm.local.policies._shop import money
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, Call, Say, Step
+from shopkeep.llm.local.policies.base import Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
 
 HANDOFF_INTENTS = frozenset({"delete_account"})
@@ -36,11 +36,10 @@ def decide(dialog: Dialog) -> Step:
         user = dialog.user
         if user is None:
             return Call("get_user_details", {"user_id": dialog.customer_id})
-        text = _balances(user, dialog.currency) if request.nlu.intent == BALANCE_INTENT else _profile(user)
-        return Say(f"{text} {ANYTHING_ELSE}")
+        return Say(_balances(dialog, user) if request.nlu.intent == BALANCE_INTENT else _profile(dialog, user))
     if event is not None and event.name.startswith("find_user_id") and event.ok:
-        return Say(f"Thanks, you're verified. {ANYTHING_ELSE}")
-    return Say(f"You're verified. {ANYTHING_ELSE}")
+        return Say(dialog.reply("account.verified_now"))
+    return Say(dialog.reply("account.verified"))
 
 
 def _request(dialog: Dialog) -> Turn | None:
@@ -64,18 +63,28 @@ def _identifies(turn: Turn) -> bool:
     return any(e.type in ("email", "person_name", "zip", "user_id") for e in turn.nlu.entities)
 
 
-def _profile(user: dict[str, Any]) -> str:
+def _profile(dialog: Dialog, user: dict[str, Any]) -> str:
     address = user["address"]
-    street = ", ".join(p for p in (address["address1"], address.get("address2")) if p)
-    return (
-        f"Your account: {user['name']['first_name']} {user['name']['last_name']}, {user['email']}, default address "
-        f"{street}, {address['city']}, {address['state']} {address['zip']}."
+    return dialog.reply(
+        "account.profile",
+        first_name=user["name"]["first_name"],
+        last_name=user["name"]["last_name"],
+        email=user["email"],
+        street=", ".join(p for p in (address["address1"], address.get("address2")) if p),
+        city=address["city"],
+        state=address["state"],
+        zip=address["zip"],
     )
 
 
-def _balances(user: dict[str, Any], currency: str) -> str:
+def _balances(dialog: Dialog, user: dict[str, Any]) -> str:
     cards = {m: v for m, v in user.get("payment_methods", {}).items() if v.get("source") == "gift_card"}
     if not cards:
-        return "There is no gift card on your account."
-    listing = "; ".join(f"{m}: balance {money(v.get('balance', 0), currency)}" for m, v in cards.items())
-    return f"Your gift card{'s' if len(cards) > 1 else ''}: {listing}."
+        return dialog.reply("account.no_gift_card")
+    listing = "; ".join(
+        dialog.reply("account.gift_card_balance", card=m, balance=money(v.get("balance", 0), dialog.currency))
+        for m, v in cards.items()
+    )
+    if len(cards) == 1:
+        return dialog.reply("account.gift_card", listing=listing)
+    return dialog.reply("account.gift_cards", listing=listing)

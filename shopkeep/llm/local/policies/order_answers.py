@@ -8,35 +8,42 @@ from decimal import Decimal
 from typing import Any
 
 from shopkeep.domain.money import format_money
+from shopkeep.llm.local.dialog import Dialog
 from shopkeep.llm.local.policies import _slots as slots
-from shopkeep.llm.local.policies.base import ANYTHING_ELSE, HUMAN, Say, Step
+from shopkeep.llm.local.policies.base import HUMAN, Say, Step
 from shopkeep.llm.local.policies.resolvers import Need, customer_orders, line_text, order, user
 
 RETURN_REQUESTED = "return requested"
 
 
 def track(need: Need) -> Step:
-    found = need.order
-    text = f"Order {found['order_id']} is {found['status']}."
+    found, dialog = need.order, need.dialog
+    order_id, status = found["order_id"], found["status"]
     tracking = [t for f in found.get("fulfillments", []) for t in f.get("tracking_id", [])]
-    if tracking:
-        text += f" Tracking number{'s' if len(tracking) > 1 else ''}: {', '.join(tracking)}."
-    return Say(f"{text} {ANYTHING_ELSE}")
+    if not tracking:
+        return Say(dialog.reply("orders.track", order_id=order_id, status=status))
+    if len(tracking) == 1:
+        return Say(dialog.reply("orders.track_number", order_id=order_id, status=status, number=tracking[0]))
+    return Say(dialog.reply("orders.track_numbers", order_id=order_id, status=status, numbers=", ".join(tracking)))
 
 
 def invoice(need: Need) -> Step:
     """What the order's receipt shows (items, payments); a formal invoice is issued by a human colleague."""
-    found, currency = need.order, need.dialog.currency
+    found, dialog = need.order, need.dialog
+    currency = dialog.currency
     items = "; ".join(f"{line_text(i)} {format_money(i['price'], currency)}" for i in found["items"])
     payments = "; ".join(
         f"{p['transaction_type']} {format_money(p['amount'], currency)} ({p['payment_method_id']})"
         for p in found.get("payment_history", [])
     )
-    text = (
-        f"Order {found['order_id']} ({found['status']}): {items}. Payments: {payments or 'none'}. I can't issue a "
-        "formal invoice myself, but a human colleague can email one to your account address."
+    text = dialog.reply(
+        "orders.invoice",
+        order_id=found["order_id"],
+        status=found["status"],
+        items=items,
+        payments=payments or dialog.reply("orders.none"),
     )
-    return Say(f"{text} {need.dialog.reply('base.human_offer')}", expects=HUMAN)
+    return Say(text, expects=HUMAN)
 
 
 def paid_with(need: Need) -> Step:
@@ -47,13 +54,17 @@ def paid_with(need: Need) -> Step:
         return profile
     payments = [p for p in found.get("payment_history", []) if p["transaction_type"] == "payment"]
     if not payments:
-        return Say(f"Order {found['order_id']} has no payment recorded. {ANYTHING_ELSE}")
+        return Say(dialog.reply("orders.no_payment", order_id=found["order_id"]))
     currency = dialog.currency
     paid = "; ".join(
-        f"{format_money(p['amount'], currency)} with {slots.describe_method(p['payment_method_id'], profile, currency)}"
+        dialog.reply(
+            "orders.paid_part",
+            amount=format_money(p["amount"], currency),
+            method=slots.describe_method(p["payment_method_id"], profile, currency),
+        )
         for p in payments
     )
-    return Say(f"Order {found['order_id']} ({found['status']}) was paid {paid}. {ANYTHING_ELSE}")
+    return Say(dialog.reply("orders.paid_with", order_id=found["order_id"], status=found["status"], paid=paid))
 
 
 def refund_info(need: Need) -> Step:
@@ -64,53 +75,46 @@ def refund_info(need: Need) -> Step:
     found = order(need)
     if not isinstance(found, dict):
         return found
-    return Say(_refund_text(found, dialog.currency) + " " + ANYTHING_ELSE)
+    return Say(dialog.reply("orders.refunds", refunds=_refund_text(dialog, found)))
 
 
 def list_orders(need: Need) -> Step:
-    orders = customer_orders(need.dialog)
+    dialog = need.dialog
+    orders = customer_orders(dialog)
     if not isinstance(orders, list):
         return orders
     if not orders:
-        return Say(f"You have no orders yet. {ANYTHING_ELSE}")
+        return Say(dialog.reply("orders.no_orders_yet"))
     listing = "; ".join(f"{o['order_id']}: {o['status']} ({', '.join(i['name'] for i in o['items'])})" for o in orders)
-    return Say(f"Your orders: {listing}. {ANYTHING_ELSE}")
+    return Say(dialog.reply("orders.your_orders", listing=listing))
 
 
 def _refund_payments(found: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in found.get("payment_history", []) if p["transaction_type"] == "refund"]
 
 
-def _refund_text(found: dict[str, Any], currency: str) -> str:
+def _refund_text(dialog: Dialog, found: dict[str, Any]) -> str:
     refunds = _refund_payments(found)
     if not refunds and found["status"] == RETURN_REQUESTED:
-        return (
-            f"Order {found['order_id']} has a return requested: the refund is issued once the returned items arrive "
-            "back with us."
-        )
+        return dialog.reply("orders.refund_after_return", order_id=found["order_id"])
     if not refunds:
-        return f"There are no refunds on order {found['order_id']} (it is {found['status']})."
+        return dialog.reply("orders.refund_none", order_id=found["order_id"], status=found["status"])
     total = sum((Decimal(str(r["amount"])) for r in refunds), Decimal("0"))
-    return (
-        f"Order {found['order_id']} has refunds of {format_money(total, currency)} in total. Gift-card refunds arrive "
-        "at once; card and PayPal refunds take 5-7 business days."
-    )
+    return dialog.reply("orders.refund_total", order_id=found["order_id"], total=format_money(total, dialog.currency))
 
 
 def _refunds_of_customer(need: Need) -> Step:
     """The refunds on the customer's orders, read from the orders themselves (refund payments, or a return on its
     way back), rather than asking which order."""
-    orders = customer_orders(need.dialog)
+    dialog = need.dialog
+    orders = customer_orders(dialog)
     if not isinstance(orders, list):
         return orders
     refunding = [o for o in orders if _refund_payments(o) or o["status"] == RETURN_REQUESTED]
     if not refunding:
-        listing = "; ".join(f"{o['order_id']} ({o['status']})" for o in orders) or "none"
-        return Say(
-            f"I don't see a refund on any of your orders ({listing}). Refunds are issued when a pending order is "
-            f"cancelled or a returned item arrives back. {ANYTHING_ELSE}"
-        )
-    return Say(" ".join(_refund_text(o, need.dialog.currency) for o in refunding) + " " + ANYTHING_ELSE)
+        listing = "; ".join(f"{o['order_id']} ({o['status']})" for o in orders) or dialog.reply("orders.none")
+        return Say(dialog.reply("orders.no_refunds", listing=listing))
+    return Say(dialog.reply("orders.refunds", refunds=" ".join(_refund_text(dialog, o) for o in refunding)))
 
 
 ANSWERS: Mapping[str, Callable[[Need], Step]] = {

@@ -253,17 +253,18 @@ def variants(need: Need) -> list[str] | Step | Ask:
         if product is None:
             return Call("get_product_details", {"product_id": line["product_id"]})
         wanted = slots.wanted_descriptions(need.turns, line["name"], sole=len(chosen.lines) == 1)
-        outcome = _resolve_wanted(Product.model_validate(product), line, wanted, need.dialog.currency)
+        outcome = _resolve_wanted(need.dialog, Product.model_validate(product), line, wanted)
         if outcome.item_id is None:
             return Ask({"name": line["name"], "message": outcome.message}, expects=item_question(line["name"]))
         new_ids.append(outcome.item_id)
     return new_ids
 
 
-def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[str], currency: str) -> Resolved:
+def _resolve_wanted(dialog: Dialog, product: Product, line: dict[str, Any], descriptions: list[str]) -> Resolved:
     """The newest description that pins one variant down wins; failing that, everything said together."""
+    currency = dialog.currency
     if not descriptions:
-        return Resolved(None, f"What would you like instead of the {line_text(line)}?")
+        return Resolved(None, dialog.reply("orders.instead_of", line=line_text(line)))
     if len(descriptions) > 1:
         # option values named word for word, the later ones correcting the earlier ("M ... actually XL")
         literal = literal_choice(product, " ".join(descriptions), line["item_id"])
@@ -278,7 +279,7 @@ def _resolve_wanted(product: Product, line: dict[str, Any], descriptions: list[s
         return together
     newest = resolve(product, descriptions[-1], line["item_id"], currency)
     if newest.item_id == line["item_id"]:
-        return Resolved(None, f"that is the item you have now ({line_text(line)}). What would you like instead?")
+        return Resolved(None, dialog.reply("orders.same_item", line=line_text(line)))
     return newest
 
 
