@@ -90,7 +90,7 @@ def show_command(
     for status, successor in flow.becomes.items():
         out.append(f"on a {status} order: goes on as {successor}")
     for slot in flow.slots:
-        question = f" - asks {slot.ask}: {replies.templates[slot.ask].text}" if slot.ask else ""
+        question = f" - asks {slot.ask}: {replies.templates[slot.ask].text}" if slot.ask else " (its own questions)"
         out.append(f"slot {slot.name}: resolver {slot.resolver}{question}")
     if flow.corrected_by:
         out.append(f"corrected by: {', '.join(flow.corrected_by)}")
