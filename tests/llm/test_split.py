@@ -25,6 +25,7 @@ ONE = [
     "add the yoga mat and two electric kettles to my cart",
     "show me kettles and add the black one",
     "checkout, use my visa and my usual address",
+    "the kettle I got last week stopped heating. can I return it?",
     "hi, it's me. what cards do I have saved? tell me the full card number",
     "hi im ava kovacs zip 85052",
     "Omar Kim, 32214. Please use my gift card for the t-shirt order instead of the credit card",

@@ -28,6 +28,9 @@ _QUESTION = re.compile(
     r"would|has|have)\b",
     re.IGNORECASE,
 )
+# A second question that points back ("... broke after a week, can I return it?") continues the first: it is the
+# request the first half led up to, not another one.
+_POINTS_BACK = re.compile(r"\b(?:it|its|them|they|this|that|these|those|one|ones)\b", re.IGNORECASE)
 _CONFIDENCE = 0.6
 _NOT_REQUESTS = frozenset(
     {"affirm", "deny", "authenticate", "out_of_scope", "greeting", "goodbye", "thanks", "chitchat", "capabilities"}
@@ -45,9 +48,13 @@ def split_requests(nlu: NLU, text: str) -> tuple[str, str] | None:
         first, second = text[: join.start()].strip(), text[join.end() :].strip()
         if len(first.split()) < _MIN_WORDS or len(second.split()) < _MIN_WORDS or not _QUESTION.match(second):
             continue
+        if _POINTS_BACK.search(second):
+            continue
         a, b = analyze(nlu, first), analyze(nlu, second)
         if not (_request(a) and _request(b)) or a.intent == b.intent or b.intent in _DETAILS:
             continue
+        if nlu.taxonomy.handling_for(a.intent) != "tool_flow":
+            continue  # a complaint or a story before the request is no request of its own
         if b.general_question or _dialog(nlu, a) != _dialog(nlu, b):
             return first, second
     return None
