@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shopkeep.llm.local.nlu import NLU
+from shopkeep.llm.local.policies import account
 from shopkeep.llm.local.policies.base import Call, Say, Step
 from shopkeep.llm.local.policies.flow import Task, flows, run
 from shopkeep.store import SqlCommerceStore
@@ -79,3 +80,26 @@ def test_the_tool_call_takes_its_arguments_from_the_slots_the_file_names(store: 
 def test_a_missing_slot_is_asked_with_the_flow_s_question(store: SqlCommerceStore, nlu: NLU) -> None:
     step = _run_flow("cancel", f"cancel order {PENDING_LAPTOP_ORDER}", store, nlu)
     assert step == Say(demo_reply("orders.ask_cancel_reason", order_id=PENDING_LAPTOP_ORDER))
+
+
+def _account_says(text: str, store: SqlCommerceStore, nlu: NLU) -> Step:
+    """The account specialist's answer to ``text`` from Emma (verified), its read calls answered by the tools."""
+    talk = Conversation().tool("find_user_id_by_email", {"email": "emma.smith3991@example.com"}, EMMA).user(text)
+    ctx = ToolContext(store=store)
+    for _ in range(5):
+        step = account.decide(talk.dialog(nlu, agent="account"))
+        if isinstance(step, Say) or step.name == "transfer_to_human_agents":
+            return step
+        outcome = REGISTRY.call(step.name, step.args, ctx)
+        talk.tool(step.name, step.args, outcome.output)
+    raise AssertionError("the account specialist did not answer in 5 steps")
+
+
+def test_the_account_s_requests_run_its_flows(store: SqlCommerceStore, nlu: NLU) -> None:
+    assert flows().for_intent("gift_card_balance", agent="account") is flows()["gift_card_balance"]
+    balance = _account_says("how much is left on my gift card?", store, nlu)
+    assert isinstance(balance, Say) and balance.text.startswith("Your gift card: gift_card_8541487: balance $")
+    handed = _account_says("please delete my account", store, nlu)
+    assert isinstance(handed, Call) and handed.name == "transfer_to_human_agents"
+    own = _account_says("what's my default address?", store, nlu)
+    assert isinstance(own, Say) and own.text.startswith("Your account: Emma Smith, emma.smith3991@example.com")

@@ -163,8 +163,9 @@ class Flows:
     def __contains__(self, name: object) -> bool:
         return name in self.by_name
 
-    def for_intent(self, intent: str) -> Flow | None:
-        return next((flow for flow in self if intent in flow.intents), None)
+    def for_intent(self, intent: str, agent: str | None = None) -> Flow | None:
+        """The flow ``intent`` starts (among ``agent``'s flows when given)."""
+        return next((f for f in self if intent in f.intents and agent in (None, f.agent)), None)
 
     def for_tool(self, tool: str) -> Flow | None:
         return next((flow for flow in self if flow.tool is not None and flow.tool.name == tool), None)

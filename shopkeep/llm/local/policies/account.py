@@ -1,25 +1,23 @@
 """The account specialist: identify the customer, show the profile or gift card balances, change the default
-address, and hand an account deletion to a human colleague (the assistant cannot delete accounts)."""
+address, and hand an account deletion to a human colleague (the assistant cannot delete accounts). Each request is
+a flow of ``data/flows/`` whose agent is ``account`` (their answers: ``policies/account_answers.py``); the change
+of the default address is the orders specialist's flow ``user_address``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from shopkeep.llm.local.dialog import Dialog, Turn
+from shopkeep.llm.local.flows import Flow
 from shopkeep.llm.local.policies import escalation, flow, orders
-from shopkeep.llm.local.policies._shop import money
-from shopkeep.llm.local.policies.base import Call, Say, Step
+from shopkeep.llm.local.policies.base import Say, Step
 from shopkeep.llm.local.policies.identity import identify
 
-HANDOFF_INTENTS = frozenset({"delete_account"})
-"""Account requests only a human colleague can carry out."""
-BALANCE_INTENT = "gift_card_balance"
+AGENT = "account"
 REQUEST_CONFIDENCE = 0.6
 
 
 def decide(dialog: Dialog) -> Step:
     event = dialog.just_ran_tool
-    if event is not None and event.name == "modify_user_address":
+    if event is not None and flow.writes(event):
         return orders.decide(dialog)
     if event is not None and event.name == escalation.HANDOFF_TOOL:
         return escalation.decide(dialog)
@@ -30,28 +28,28 @@ def decide(dialog: Dialog) -> Step:
     if task is not None and task.kind == "user_address":
         return orders.decide(dialog)
     request = _request(dialog)
-    if request is not None and request.nlu.intent in HANDOFF_INTENTS:
-        return escalation.decide(dialog)
     if request is not None:
-        user = dialog.user
-        if user is None:
-            return Call("get_user_details", {"user_id": dialog.customer_id})
-        return Say(_balances(dialog, user) if request.nlu.intent == BALANCE_INTENT else _profile(dialog, user))
+        started = _account_flow(request)
+        return flow.run(dialog, flow.Task(started.name if started else flow.PROFILE_FLOW, request))
     if event is not None and event.name.startswith("find_user_id") and event.ok:
         return Say(dialog.reply("account.verified_now"))
     return Say(dialog.reply("account.verified"))
 
 
+def _account_flow(turn: Turn) -> Flow | None:
+    return flow.flows().for_intent(turn.nlu.intent, agent=AGENT)
+
+
 def _request(dialog: Dialog) -> Turn | None:
-    """The account request the customer is waiting on: a hand-off, a gift card balance, or a question about their
-    own account ("what's my default address?", "show me my profile"). Messages that only identify the customer
-    are skipped; anything else ends the search."""
+    """The account request the customer is waiting on: one an account flow's intent names (a hand-off, a gift
+    card balance), or a question about their own account ("what's my default address?", "show me my profile").
+    Messages that only identify the customer are skipped; anything else ends the search."""
     for turn in reversed(dialog.turns):
         nlu = turn.nlu
         if nlu.intent == "authenticate" or (turn.answering and turn.short and _identifies(turn)):
             continue
         sure = nlu.confidence >= REQUEST_CONFIDENCE
-        if sure and (nlu.intent in HANDOFF_INTENTS or nlu.intent == BALANCE_INTENT) and not nlu.general_question:
+        if sure and _account_flow(turn) is not None and not nlu.general_question:
             return turn
         if nlu.act == "own_question":
             return turn
@@ -61,30 +59,3 @@ def _request(dialog: Dialog) -> Turn | None:
 
 def _identifies(turn: Turn) -> bool:
     return any(e.type in ("email", "person_name", "zip", "user_id") for e in turn.nlu.entities)
-
-
-def _profile(dialog: Dialog, user: dict[str, Any]) -> str:
-    address = user["address"]
-    return dialog.reply(
-        "account.profile",
-        first_name=user["name"]["first_name"],
-        last_name=user["name"]["last_name"],
-        email=user["email"],
-        street=", ".join(p for p in (address["address1"], address.get("address2")) if p),
-        city=address["city"],
-        state=address["state"],
-        zip=address["zip"],
-    )
-
-
-def _balances(dialog: Dialog, user: dict[str, Any]) -> str:
-    cards = {m: v for m, v in user.get("payment_methods", {}).items() if v.get("source") == "gift_card"}
-    if not cards:
-        return dialog.reply("account.no_gift_card")
-    listing = "; ".join(
-        dialog.reply("account.gift_card_balance", card=m, balance=money(v.get("balance", 0), dialog.currency))
-        for m, v in cards.items()
-    )
-    if len(cards) == 1:
-        return dialog.reply("account.gift_card", listing=listing)
-    return dialog.reply("account.gift_cards", listing=listing)

@@ -38,9 +38,9 @@ from shopkeep.llm.local.flows import (
 )
 from shopkeep.llm.local.intents import IntentTaxonomy
 from shopkeep.llm.local.policies import _slots as slots
+from shopkeep.llm.local.policies import account_answers, order_answers
 from shopkeep.llm.local.policies.base import Call, Say, Step
 from shopkeep.llm.local.policies.identity import identify
-from shopkeep.llm.local.policies.order_answers import ANSWERS
 from shopkeep.llm.local.policies.resolvers import RESOLVERS, Ask, Need
 from shopkeep.replies import Replies, default_replies
 from shopkeep.settings import PROJECT_ROOT
@@ -82,6 +82,11 @@ _NOT_A_RECORD = re.compile(
     r"rules?|allowed|how long)\b",
     re.IGNORECASE,
 )
+PROFILE_FLOW = "profile"
+"""The account flow a question about the customer's own account runs when no account flow's intent names it."""
+ORDERS_AGENT = "orders"
+"""The agent whose flows a message starts by itself (the account's requests are found by its own policy)."""
+ANSWERS = {**order_answers.ANSWERS, **account_answers.ANSWERS}
 INTENTS_PATH = PROJECT_ROOT / "data" / "nlu" / "intents.yaml"
 
 
@@ -121,10 +126,10 @@ def check_flows(directory: Path = FLOWS_DIR, replies: Replies | None = None) -> 
     """The flows of ``directory``, checked against everything they name (a ``FlowError`` lists the mistakes),
     including the flows the interpreter's keywords name."""
     loaded = load_flows(flow_catalog(replies), directory)
-    named = {name for _, name in KEYWORD_FLOWS} | {SWAP_FLOW, TRACK_FLOW, PAYMENT_FLOW, PAID_WITH_FLOW}
+    named = {name for _, name in KEYWORD_FLOWS} | {SWAP_FLOW, TRACK_FLOW, PAYMENT_FLOW, PAID_WITH_FLOW, PROFILE_FLOW}
     missing = sorted(named - set(loaded.by_name))
     if missing:
-        raise FlowError(f"{directory}: the interpreter's keywords name flows that have no file: {', '.join(missing)}")
+        raise FlowError(f"{directory}: the interpreter names flows that have no file: {', '.join(missing)}")
     return loaded
 
 
@@ -154,7 +159,7 @@ def task_of(turn: Turn) -> str | None:
     classified: Flow | None = None
     sure = turn.nlu.confidence >= (NEW_TASK_WHILE_ANSWERING if turn.answering_task else NEW_TASK_CONFIDENCE)
     if sure:
-        classified = flows().for_intent(turn.nlu.intent)
+        classified = flows().for_intent(turn.nlu.intent, agent=ORDERS_AGENT)
     if classified is None or classified.weak:
         named = next((name for pattern, name in KEYWORD_FLOWS if pattern.search(turn.text)), None)
         if named == SWAP_FLOW and not slots.product_entities(turn):
