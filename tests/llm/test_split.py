@@ -32,6 +32,8 @@ ONE = [
     "could you change the tea kettle in my order to the 2 liter one? charge any difference to my visa",
     "Hello, my email is aarav.nguyen1293@example.com. The hiking boots I received are too small, I'd like to "
     "exchange them for a size 8",
+    # a question about the new item of an exchange is part of the exchange
+    "I want to exchange my office chair. Which colours do you have?",
 ]
 
 

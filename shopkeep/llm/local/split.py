@@ -2,11 +2,11 @@
 where is my order #W...?"): where such a message splits into a first request and a second one.
 
 The second is a question of its own ("where is ...", "what's ...", "can you ..."). The router routes the first and
-queues the second in the graph state; once the first is done (the assistant's reply
-waits for nothing), the graph takes the second up as the customer's next message. A message splits only where both
-halves read as confident requests for different specialists, or the second is a question about how things work: a
-single request spread over a conjunction ("return the boots and refund my card", "add the mat and two kettles")
-stays whole.
+queues the second in the graph state; once the first is done (the assistant's reply waits for nothing), the graph
+takes the second up as the customer's next message. A message splits only where both halves read as confident
+requests for different specialists and the second names an order or a product of its own, or where the second is a
+question about how things work: a single request spread over a conjunction ("return the boots and refund my card",
+"add the mat and two kettles") stays whole.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ _SAME_DIALOG = {"cart": "catalog"}
 # Details of the first request rather than a second one: "... change the kettle to the 2 liter one? charge any
 # difference to my visa" says how to pay for it.
 _DETAILS = frozenset({"change_payment_method"})
+_OBJECTS = ("order_id", "product")
 
 
 def split_requests(nlu: NLU, text: str) -> tuple[str, str] | None:
@@ -55,9 +56,17 @@ def split_requests(nlu: NLU, text: str) -> tuple[str, str] | None:
             continue
         if nlu.taxonomy.handling_for(a.intent) != "tool_flow":
             continue  # a complaint or a story before the request is no request of its own
-        if b.general_question or _dialog(nlu, a) != _dialog(nlu, b):
+        if b.general_question or (_dialog(nlu, a) != _dialog(nlu, b) and _names_its_own(a, b)):
             return first, second
     return None
+
+
+def _names_its_own(first: NLUResult, second: NLUResult) -> bool:
+    """A second task names what it is about (an order, a product) and the first does not name it: "... and where
+    is my order #W...?" is another request, while "I want to exchange my office chair. Which colours do you have?"
+    asks about the exchange's new item, and answering it later, as a request of its own, would lose the exchange."""
+    named = {(e.type, str(e.value)) for e in first.entities}
+    return any((e.type, str(e.value)) not in named for kind in _OBJECTS for e in second.entities_of(kind))
 
 
 def _request(result: NLUResult) -> bool:
