@@ -38,6 +38,12 @@ replies:
 """
 
 
+_ORDER_SLOT = "  - name: order\n    resolver: order\n"
+_REASON_SLOT = "  - name: reason\n    resolver: cancel_reason\n    ask: orders.ask_cancel_reason\n"
+_ORDER_THEN_REASON = _ORDER_SLOT + _REASON_SLOT
+_REASON_THEN_ORDER = _REASON_SLOT + _ORDER_SLOT
+
+
 @pytest.fixture(scope="module")
 def catalog() -> FlowCatalog:
     return flow_catalog()
@@ -83,6 +89,7 @@ def test_a_good_file_loads_as_written(tmp_path: Path, catalog: FlowCatalog) -> N
         ("corrected_by:", "correctd_by:", "correctd_by", "Extra inputs are not permitted"),
         ("    ask: orders.ask_cancel_reason\n", "", "slots[1].ask", "name the reply that asks"),
         ("  refused: orders.cancel_refused\n", "", "replies.refused", "says when the order's status refuses"),
+        (_ORDER_THEN_REASON, _REASON_THEN_ORDER, "slots[0].resolver", "reads the slots ['order']"),
     ],
 )
 def test_each_mistake_fails_naming_the_file_and_the_field(

@@ -13,7 +13,7 @@ The file's stem is the flow's name::
       identity: true                   # the customer is verified first
       order_status: [pending]          # the ``order`` slot must hold an order in one of these statuses
     becomes: {delivered: exchange}     # on an order in this status, go on as that flow (slots filled so far kept)
-    slots:
+    slots:                             # filled in order; a resolver may read the slots before it
       - name: order
         resolver: order                # registered in ``policies/resolvers.py``
         ask: orders.which_order        # the reply asking for it (``data/replies``); the resolver fills its fields
@@ -133,6 +133,8 @@ class ResolverSignature:
     asks: frozenset[str] = frozenset()
     question: bool = True
     """Whether it asks the flow's question for its slot (``ask``); False when it words its own replies."""
+    needs: frozenset[str] = frozenset()
+    """The slots it reads, which the flow must fill before it (the order whose items it chooses, ...)."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,10 @@ def _check_slot(slot: Slot, catalog: FlowCatalog, where: _Where, field: str, ear
         raise where.fail(f"{field}.ask", f"resolver {slot.resolver!r} words its own questions: remove 'ask'")
     if slot.ask is not None:
         _check_reply(slot.ask, resolver.asks, catalog, where, f"{field}.ask")
+    if missing := resolver.needs - earlier:
+        raise where.fail(
+            f"{field}.resolver", f"resolver {slot.resolver!r} reads the slots {sorted(missing)}: fill them before it"
+        )
 
 
 def _check_tool(flow: Flow, tool: ToolSpec, catalog: FlowCatalog, where: _Where) -> None:

@@ -239,9 +239,9 @@ def run(dialog: Dialog, task: Task) -> Step:
         if isinstance(outcome, Call | Say):
             return outcome
         filled[slot.name] = outcome
-        if slot.name != ORDER_SLOT:
+        if slot.name != ORDER_SLOT or not isinstance(outcome, dict):
             continue
-        status = str(outcome["status"])  # type: ignore[index]
+        status = str(outcome["status"])
         successor = flow.becomes.get(status)
         if successor is not None and not switched:
             # swapping items is a modification on a pending order and an exchange on a delivered one
@@ -251,8 +251,11 @@ def run(dialog: Dialog, task: Task) -> Step:
         needed = flow.requires.order_status
         if needed and status not in needed:
             assert flow.replies.refused is not None  # the flow check requires it with order_status
-            order_id = outcome["order_id"]  # type: ignore[index]
-            return Say(dialog.reply(flow.replies.refused, order_id=order_id, status=status, needed=" or ".join(needed)))
+            return Say(
+                dialog.reply(
+                    flow.replies.refused, order_id=outcome["order_id"], status=status, needed=" or ".join(needed)
+                )
+            )
     if flow.answer is not None:
         return ANSWERS[flow.answer](Need(dialog, flow, task.turn, filled))
     assert flow.tool is not None  # the flow check requires a tool or an answer

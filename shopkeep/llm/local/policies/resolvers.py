@@ -22,6 +22,8 @@ from shopkeep.llm.local.resolve import Resolved, literal_choice, resolve
 MAX_ORDERS_TO_SCAN = 10
 LATEST_ORDER = re.compile(r"\b(?:last|latest|newest|most recent|recent)\s+(?:order|purchase)\b", re.IGNORECASE)
 """The customer's orders are kept in the order they were placed: "my last order" is the newest of them."""
+ITEMS_SLOT = "items"
+"""The slot ``variants`` reads the chosen order lines from."""
 ADDRESS_FIELDS = frozenset({"address1", "address2", "city", "state", "country", "zip"})
 
 
@@ -246,7 +248,7 @@ def _without_redirected(
 
 def variants(need: Need) -> list[str] | Step | Ask:
     """The new variant of each chosen line, as the customer described it."""
-    chosen: ChosenItems = need.filled["items"]
+    chosen: ChosenItems = need.filled[ITEMS_SLOT]
     new_ids: list[str] = []
     for line, _ in chosen.lines:
         product = need.dialog.product(line["product_id"])
@@ -343,20 +345,24 @@ def difference_method(need: Need) -> str | Step | Ask:
     return method
 
 
+_ORDER = frozenset({ORDER_SLOT})
 _ORDER_ASKS = frozenset({"order_id"})
 _LISTING = frozenset({"listing"})
+_ITEM_IDS = frozenset({"item_ids"})
 
 RESOLVERS: Mapping[str, Resolver] = {
     "order": Resolver(order, ResolverSignature(fields=frozenset({"order_id", "user_id", "status"}), question=False)),
-    "cancel_reason": Resolver(cancel_reason, ResolverSignature(asks=_ORDER_ASKS)),
-    "shipping_address": Resolver(shipping_address, ResolverSignature(fields=ADDRESS_FIELDS, asks=_ORDER_ASKS)),
-    "address": Resolver(address, ResolverSignature(fields=ADDRESS_FIELDS)),
-    "items": Resolver(items, ResolverSignature(fields=frozenset({"item_ids"}), asks=_ORDER_ASKS | _LISTING)),
-    "swapped_items": Resolver(
-        swapped_items, ResolverSignature(fields=frozenset({"item_ids"}), asks=_ORDER_ASKS | _LISTING)
+    "cancel_reason": Resolver(cancel_reason, ResolverSignature(asks=_ORDER_ASKS, needs=_ORDER)),
+    "shipping_address": Resolver(
+        shipping_address, ResolverSignature(fields=ADDRESS_FIELDS, asks=_ORDER_ASKS, needs=_ORDER)
     ),
-    "variants": Resolver(variants, ResolverSignature(asks=frozenset({"name", "message"}))),
-    "new_payment_method": Resolver(new_payment_method, ResolverSignature(asks=_ORDER_ASKS | _LISTING)),
-    "refund_method": Resolver(refund_method, ResolverSignature(asks=_LISTING)),
-    "difference_method": Resolver(difference_method, ResolverSignature(asks=_LISTING)),
+    "address": Resolver(address, ResolverSignature(fields=ADDRESS_FIELDS)),
+    "items": Resolver(items, ResolverSignature(fields=_ITEM_IDS, asks=_ORDER_ASKS | _LISTING, needs=_ORDER)),
+    "swapped_items": Resolver(
+        swapped_items, ResolverSignature(fields=_ITEM_IDS, asks=_ORDER_ASKS | _LISTING, needs=_ORDER)
+    ),
+    "variants": Resolver(variants, ResolverSignature(asks=frozenset({"name", "message"}), needs=_ORDER | {ITEMS_SLOT})),
+    "new_payment_method": Resolver(new_payment_method, ResolverSignature(asks=_ORDER_ASKS | _LISTING, needs=_ORDER)),
+    "refund_method": Resolver(refund_method, ResolverSignature(asks=_LISTING, needs=_ORDER)),
+    "difference_method": Resolver(difference_method, ResolverSignature(asks=_LISTING, needs=_ORDER)),
 }
