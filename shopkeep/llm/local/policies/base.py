@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopkeep.llm.local.dialog import Dialog
-from shopkeep.replies import reply
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,6 @@ class Say:
 
 
 Step = Call | Say
-
-ANYTHING_ELSE = reply("base.anything_else")
-"""Said after a task ends; kept as a constant for the policies not yet moved to ``data/replies``."""
 
 
 def failure_reply(dialog: Dialog) -> Say | None:
