@@ -12,7 +12,7 @@ import pytest
 from shopkeep.llm.local.nlu import NLU
 from shopkeep.llm.local.policies import account
 from shopkeep.llm.local.policies.base import Call, Say, Step
-from shopkeep.llm.local.policies.flow import Task, flows, run
+from shopkeep.llm.local.policies.flow import Task, active_task, flows, run
 from shopkeep.store import SqlCommerceStore
 from shopkeep.tools import ToolContext, ToolKind, retail_registry
 from tests.conftest import fresh_sqlite_store
@@ -103,3 +103,13 @@ def test_the_account_s_requests_run_its_flows(store: SqlCommerceStore, nlu: NLU)
     assert isinstance(handed, Call) and handed.name == "transfer_to_human_agents"
     own = _account_says("what's my default address?", store, nlu)
     assert isinstance(own, Say) and own.text.startswith("Your account: Emma Smith, emma.smith3991@example.com")
+
+
+def test_a_flow_that_became_another_ends_with_the_other_s_tool(nlu: NLU) -> None:
+    started = f"change the digital camera in order {DELIVERED_CAMERA_ORDER} to the 24MP one"
+    talk = Conversation().user(started)
+    assert active_task(talk.dialog(nlu, agent="orders")) == Task("modify_items", talk.dialog(nlu).turns[0])
+    done = {"order_id": DELIVERED_CAMERA_ORDER, "status": "exchange requested"}
+    talk.tool("exchange_delivered_order_items", {"order_id": DELIVERED_CAMERA_ORDER}, done)
+    talk.bot(demo_reply("orders.exchange_done", order_id=DELIVERED_CAMERA_ORDER)).user("ok great")
+    assert active_task(talk.dialog(nlu, agent="orders")) is None

@@ -198,15 +198,22 @@ def active_task(dialog: Dialog) -> Task | None:
         kind = task_of(turn)
         if kind is None:
             continue
-        flow = flows()[kind]
-        finished = flow.tool is not None and any(
-            e.name == flow.tool.name
+        tools = _tools_of(flows()[kind])
+        finished = any(
+            e.name in tools
             and e.index > turn.index
-            and (e.ok or (e.declined and not e.redirected and not _corrected(dialog, flow, e)))
+            and (e.ok or (e.declined and not e.redirected and not _corrected(dialog, tools[e.name], e)))
             for e in dialog.events
         )
         return None if finished else Task(kind, turn)
     return None
+
+
+def _tools_of(flow: Flow) -> dict[str, Flow]:
+    """The write tools that end ``flow``: its own, and those of the flows it becomes (a change of items on a
+    delivered order ends with the exchange), each with the flow that calls it."""
+    ending = [flow, *(flows()[successor] for successor in flow.becomes.values())]
+    return {f.tool.name: f for f in ending if f.tool is not None}
 
 
 def _corrected(dialog: Dialog, flow: Flow, declined: ToolEvent) -> bool:
