@@ -25,7 +25,14 @@ from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 
 from shopkeep.errors import EmbedderRetryableError, EmbedderUnavailableError
-from shopkeep.retrieval.embedders import EmbeddingCache, LocalEmbedder, RecentEmbeddings, cache_key, get_embedder
+from shopkeep.retrieval.embedders import (
+    BatchingEmbedder,
+    EmbeddingCache,
+    LocalEmbedder,
+    RecentEmbeddings,
+    cache_key,
+    get_embedder,
+)
 from shopkeep.retrieval.embedders.oci import OciEmbedder
 from shopkeep.retrieval.embedders.openai import OpenAIEmbedder
 from shopkeep.settings import RetrievalSettings, Settings
@@ -226,7 +233,8 @@ def test_oci_needs_a_compartment() -> None:
 
 def test_get_embedder_follows_the_settings() -> None:
     local = get_embedder(Settings())
-    assert isinstance(local, RecentEmbeddings) and isinstance(local.inner, LocalEmbedder)
+    assert isinstance(local, RecentEmbeddings) and isinstance(local.inner, BatchingEmbedder)
+    assert isinstance(local.inner.inner, LocalEmbedder)
     openai = get_embedder(Settings(retrieval=RetrievalSettings(embedder="openai", model="text-embedding-3-large")))
     assert isinstance(openai, OpenAIEmbedder) and openai.dimensions == 3072
     with pytest.raises(EmbedderUnavailableError, match="compartment"):
