@@ -203,13 +203,6 @@ class IntentTaxonomy:
         return [(text, intent.name) for intent in self for text in (*intent.examples, *intent.written)]
 
 
-@cache
-def taxonomy_at(path: Path) -> IntentTaxonomy:
-    """The taxonomy of ``path``, read once per process: the NLU and the flow check both need it, and reading it
-    reads every written-example file too."""
-    return IntentTaxonomy.load(path)
-
-
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()

@@ -26,7 +26,6 @@ from shopkeep.llm.local.intents import (
     IntentTaxonomy,
     Reason,
     TrainingConfig,
-    taxonomy_at,
 )
 from shopkeep.llm.local.lexicon import ShopLexicon
 from shopkeep.llm.local.vocabulary import FileLexicon, LexiconSource, StoreLexicon
@@ -161,7 +160,7 @@ class NLU:
         if root._taxonomy is None:
             with root._lock:
                 if root._taxonomy is None:
-                    root._taxonomy = taxonomy_at(root.intents_path)
+                    root._taxonomy = IntentTaxonomy.load(root.intents_path)
         return root._taxonomy
 
     def _base_classifier(self) -> IntentClassifier:

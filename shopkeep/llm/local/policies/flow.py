@@ -36,7 +36,7 @@ from shopkeep.llm.local.flows import (
     ToolSignature,
     load_flows,
 )
-from shopkeep.llm.local.intents import taxonomy_at
+from shopkeep.llm.local.intents import IntentTaxonomy
 from shopkeep.llm.local.policies import _slots as slots
 from shopkeep.llm.local.policies import account_answers, order_answers
 from shopkeep.llm.local.policies.base import Call, Say, Step
@@ -104,7 +104,7 @@ class Task:
 def flow_catalog(replies: Replies | None = None) -> FlowCatalog:
     """What flow files are checked against: the retail tools, the NLU's taxonomy and entity types, the resolvers
     and answers registered here, and the replies."""
-    taxonomy = taxonomy_at(INTENTS_PATH)
+    taxonomy = IntentTaxonomy.load(INTENTS_PATH)
     return FlowCatalog(
         tools={
             tool.name: ToolSignature(
